@@ -1,0 +1,146 @@
+"""Ingest throughput: the HTTP service vs the bare library chain, measured in the same run.
+
+Service: gunicorn (2 processes x 4 threads) on PostgreSQL + Redis, batches of 500 mentions,
+30% repeated texts (retweets), sentiment scored by the service. Baseline: in one process,
+json.loads + marshmallow load of the documented schema + VADER on every text + a Redis
+pipeline of the bucket counters. Target: service >= 1.2x baseline; p99 batch latency <= 150 ms.
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import random
+import threading
+import time
+from datetime import UTC, datetime, timedelta
+
+from harness import BENCH_REDIS, Stack, load_texts, percentile
+
+BATCH = 500
+
+
+def make_batches(n: int, seed: int = 1) -> list[bytes]:
+    """Pre-serialised batches: 30% of texts come from a small viral pool."""
+    rng = random.Random(seed)
+    texts = load_texts()
+    viral = texts[:20]
+    now = datetime.now(UTC)
+    out = []
+    for b in range(n):
+        items = []
+        for i in range(BATCH):
+            text = (
+                rng.choice(viral)
+                if rng.random() < 0.3
+                else f"{texts[rng.randrange(len(texts))]} #r{b}x{i}"
+            )
+            items.append(
+                {
+                    "source": "twitter",
+                    "source_id": f"{b}-{i}",
+                    "text": text,
+                    "author": f"user{rng.randrange(100_000)}",
+                    "author_reach": rng.randrange(50_000),
+                    "url": f"https://x.com/u/status/{b}{i}",
+                    "created_at": (now - timedelta(seconds=rng.uniform(0, 600))).isoformat(),
+                }
+            )
+        out.append(json.dumps({"mentions": items}).encode())
+    return out
+
+
+def bare_chain(batches: list[bytes]) -> float:
+    """Mentions per second of the plain library chain in this process."""
+    import redis
+    from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
+
+    from service.detection.schemas import MentionBatchSchema
+
+    schema = MentionBatchSchema()
+    analyzer = SentimentIntensityAnalyzer()
+    r = redis.Redis.from_url(BENCH_REDIS)
+    start = time.perf_counter()
+    for body in batches:
+        data = schema.load(json.loads(body))
+        pipe = r.pipeline(transaction=False)
+        for m in data["mentions"]:
+            compound = analyzer.polarity_scores(m["text"])["compound"]
+            ts = int(m["created_at"].timestamp())
+            key = f"bare:b:{ts - ts % 60}"
+            pipe.hincrby(key, "n", 1)
+            pipe.hincrbyfloat(key, "sent", compound)
+            if compound <= -0.05:
+                pipe.hincrby(key, "neg", 1)
+        pipe.execute()
+    elapsed = time.perf_counter() - start
+    r.delete(*r.keys("bare:*") or ["none"])
+    return len(batches) * BATCH / elapsed
+
+
+def service(
+    stack: Stack, batches: list[bytes], clients: int, monitor: str
+) -> tuple[float, list[float]]:
+    """Mentions per second through the HTTP API, and every batch's latency in seconds."""
+    stack.create_monitor(monitor)
+    latencies: list[float] = []
+    lock = threading.Lock()
+    queue = list(batches)
+    headers = stack.headers("ingest")
+
+    def client() -> None:
+        conn = http.client.HTTPConnection("127.0.0.1", stack.port, timeout=30)
+        while True:
+            with lock:
+                if not queue:
+                    break
+                body = queue.pop()
+            t0 = time.perf_counter()
+            conn.request("POST", f"/api/v1/monitors/{monitor}/mentions", body=body, headers=headers)
+            resp = conn.getresponse()
+            payload = resp.read()
+            dt = time.perf_counter() - t0
+            if resp.status != 200:
+                raise RuntimeError(f"{resp.status}: {payload[:300]!r}")
+            with lock:
+                latencies.append(dt)
+        conn.close()
+
+    threads = [threading.Thread(target=client) for _ in range(clients)]
+    start = time.perf_counter()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    elapsed = time.perf_counter() - start
+    return len(batches) * BATCH / elapsed, latencies
+
+
+def main() -> None:
+    """Run both, print and return the figures."""
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--batches", type=int, default=60)
+    parser.add_argument("--clients", type=int, default=2)
+    args = parser.parse_args()
+    warm = make_batches(4, seed=99)
+    batches = make_batches(args.batches)
+    with Stack() as stack:
+        service(stack, warm, args.clients, "warm")  # warm-up (imports, caches of the viral pool)
+        bare = bare_chain(batches)
+        rate, latencies = service(stack, batches, args.clients, "bench")
+    result = {
+        "bare_chain_mentions_per_s": round(bare),
+        "service_mentions_per_s": round(rate),
+        "ratio": round(rate / bare, 2),
+        "batch_latency_ms_p50": round(percentile(latencies, 0.5) * 1000, 1),
+        "batch_latency_ms_p99": round(percentile(latencies, 0.99) * 1000, 1),
+        "batches": args.batches,
+        "batch_size": BATCH,
+        "clients": args.clients,
+    }
+    print(json.dumps(result, indent=2))
+
+
+if __name__ == "__main__":
+    main()

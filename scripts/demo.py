@@ -1,0 +1,295 @@
+"""The Firebreak demo: web + worker on SQLite and local Redis, driven over HTTP."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import requests
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+BOLD, DIM, RESET = "\033[1m", "\033[2m", "\033[0m"
+
+
+def say(text: str) -> None:
+    """A headline."""
+    print(f"\n{BOLD}== {text}{RESET}", flush=True)
+
+
+def free_port() -> int:
+    """A free TCP port on loopback."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Demo:
+    """Starts the processes, seeds people, and talks to the API."""
+
+    def __init__(self, workdir: Path, port: int, redis_url: str) -> None:
+        self.workdir = workdir
+        self.base = f"http://127.0.0.1:{port}"
+        self.port = port
+        self.env = {
+            **os.environ,
+            "FIREBREAK_DATABASE_URL": f"sqlite:///{workdir / 'firebreak.db'}",
+            "FIREBREAK_REDIS_URL": redis_url,
+            "FIREBREAK_PUBLIC_URL": self.base,
+            "FIREBREAK_SECRET_KEY": "demo-only-secret",
+            "FIREBREAK_SMS_BACKEND": "console",
+            "FIREBREAK_LOG_LEVEL": "warning",
+        }
+        self.procs: list[subprocess.Popen] = []
+        self.tokens: dict[str, str] = {}
+        self.ids: dict[str, int] = {}
+
+    def prepare(self) -> None:
+        """A fresh database and Redis db, migrated."""
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        for f in self.workdir.glob("firebreak.db*"):
+            f.unlink()
+        import redis
+
+        redis.Redis.from_url(self.env["FIREBREAK_REDIS_URL"]).flushdb()
+        self.cli("db", "upgrade")
+
+    def cli(self, *args: str) -> str:
+        """Run the firebreak CLI with the demo's settings."""
+        out = subprocess.run(
+            [str(ROOT / ".venv/bin/firebreak"), *args],
+            env=self.env,
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        if out.returncode:
+            raise SystemExit(f"firebreak {' '.join(args)} failed:\n{out.stdout}{out.stderr}")
+        return out.stdout
+
+    def person(self, key: str, name: str, roles: str, phone: str | None = None) -> None:
+        """Create a user with a token."""
+        args = ["users", "create", "--name", name, "--roles", roles, "--token-name", "demo"]
+        if phone:
+            args += ["--phone", phone]
+        out = self.cli(*args)
+        self.ids[key] = int(out.split()[1].rstrip(":"))
+        self.tokens[key] = out.strip().splitlines()[-1].split(": ")[-1]
+
+    def start(self) -> None:
+        """Start gunicorn and an RQ worker (with its scheduler)."""
+        log = open(self.workdir / "processes.log", "w")  # noqa: SIM115
+        self.procs.append(
+            subprocess.Popen(
+                [
+                    str(ROOT / ".venv/bin/gunicorn"),
+                    "-c",
+                    "gunicorn.conf.py",
+                    "wsgi:app",
+                    "--bind",
+                    f"127.0.0.1:{self.port}",
+                ],
+                env=self.env,
+                cwd=ROOT,
+                stdout=log,
+                stderr=log,
+            )
+        )
+        self.procs.append(
+            subprocess.Popen(
+                [str(ROOT / ".venv/bin/firebreak"), "worker"],
+                env=self.env,
+                cwd=ROOT,
+                stdout=log,
+                stderr=log,
+            )
+        )
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                if requests.get(f"{self.base}/readyz", timeout=5).status_code == 200:
+                    return
+            except requests.RequestException:
+                pass
+            time.sleep(0.2)
+        raise SystemExit(f"web did not become ready; see {self.workdir / 'processes.log'}")
+
+    def stop(self) -> None:
+        """Stop the processes gracefully."""
+        for p in self.procs:
+            p.send_signal(signal.SIGTERM)
+        for p in self.procs:
+            try:
+                p.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                p.kill()
+
+    def call(self, who: str, method: str, path: str, **kwargs: Any) -> Any:
+        """An API call as one of the demo people; fails loudly on an error."""
+        resp = requests.request(
+            method,
+            f"{self.base}/api/v1{path}",
+            headers={"Authorization": f"Bearer {self.tokens[who]}"},
+            timeout=10,
+            **kwargs,
+        )
+        if resp.status_code >= 400:
+            raise SystemExit(f"{method} {path} -> {resp.status_code}: {resp.text}")
+        return resp.json()
+
+    def show_timeline(self, number: int) -> None:
+        """Print an incident's timeline and its chain verification."""
+        body = self.call("reviewer", "GET", f"/incidents/{number}/timeline")
+        for e in body["events"]:
+            data = {k: v for k, v in e["data"].items() if k not in ("evidence", "window")}
+            detail = ", ".join(f"{k}={v}" for k, v in data.items())[:110]
+            print(f"  {e['seq']:>3}  {e['at']}  {e['kind']:<26} {DIM}{e['actor']}{RESET}  {detail}")
+        report = self.call("reviewer", "GET", f"/incidents/{number}/timeline/verify")
+        state = "intact" if report["intact"] else f"BROKEN at {report['first_bad_seq']}"
+        print(f"  hash chain: {state} ({report['events']} events, head {report['head_hash'][:16]})")
+
+
+def main() -> None:
+    """Run the demo end to end."""
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--port", type=int, default=0, help="web port (default: a free one)")
+    parser.add_argument(
+        "--redis-url",
+        default=os.environ.get("FIREBREAK_DEMO_REDIS_URL", "redis://127.0.0.1:6379/1"),
+        help="a Redis db the demo may flush (default db 1)",
+    )
+    parser.add_argument("--workdir", default=str(ROOT / "var" / "demo"))
+    args = parser.parse_args()
+    demo = Demo(Path(args.workdir), args.port or free_port(), args.redis_url)
+
+    say("Preparing a fresh SQLite database and Redis db")
+    demo.prepare()
+    demo.person("admin", "Ada Admin", "admin")
+    demo.person("wolf", "Winston Wolf", "wolf", "+14155550101")
+    demo.person("legal", "Lena Legal", "legal", "+14155550102")
+    demo.person("comms", "Colin Comms", "comms", "+14155550103")
+    demo.person("reviewer", "Rita Reviewer", "reviewer")
+    demo.person("ingest", "Listening tool", "ingest")
+    print("  people: Ada (admin), Winston (the Wolf), Lena (legal), Colin (comms), Rita (reviewer)")
+    say(f"Starting web (gunicorn) and worker (RQ) at {demo.base}")
+    try:
+        demo.start()
+        run_story(demo)
+    finally:
+        demo.stop()
+    print(f"\n{DIM}Files: {demo.workdir}{RESET}")
+
+
+def replay_firestorm(demo: Demo) -> int:
+    """Replay samples/firestorm.jsonl so the firestorm is happening now; return the incident."""
+    import json
+    from datetime import UTC, datetime, timedelta
+
+    rows = [json.loads(line) for line in (ROOT / "samples" / "firestorm.jsonl").open()]
+    onset = datetime(2026, 1, 15, 12, 0, tzinfo=UTC)
+    last = max(datetime.fromisoformat(r["created_at"]) for r in rows)
+    shift = datetime.now(UTC) - timedelta(seconds=5) - last
+    for r in rows:
+        r["created_at"] = (datetime.fromisoformat(r["created_at"]) + shift).isoformat()
+    live_from = onset + shift - timedelta(minutes=2)
+    history = [r for r in rows if datetime.fromisoformat(r["created_at"]) < live_from]
+    live = [r for r in rows if datetime.fromisoformat(r["created_at"]) >= live_from]
+    for i in range(0, len(history), 1000):
+        demo.call(
+            "ingest", "POST", "/monitors/acme/mentions", json={"mentions": history[i : i + 1000]}
+        )
+    print(f"  {len(history)} mentions of calm history (7 h, ~20% negative) pushed")
+    time.sleep(1.5)
+    by_minute: dict[str, list] = {}
+    for r in live:
+        by_minute.setdefault(r["created_at"][:16], []).append(r)
+    number = None
+    for minute, batch in sorted(by_minute.items()):
+        result = demo.call("ingest", "POST", "/monitors/acme/mentions", json={"mentions": batch})
+        negative = sum(
+            1
+            for r in batch
+            if any(
+                w in r["text"]
+                for w in (
+                    "EXPLODED",
+                    "horrifying",
+                    "Disgusting",
+                    "bin",
+                    "shameful",
+                    "scared",
+                    "Never",
+                )
+            )
+        )
+        print(f"  {minute}Z  +{result['accepted']:>3} mentions ({negative} alarming)")
+        time.sleep(0.6)
+        found = demo.call("reviewer", "GET", "/incidents?monitor=acme")
+        if found and number is None:
+            number = found[0]["number"]
+            print(
+                f"  {BOLD}-> incident #{number} opened by the detector: {found[0]['title']}{RESET}"
+            )
+    deadline = time.monotonic() + 10
+    while number is None and time.monotonic() < deadline:
+        found = demo.call("reviewer", "GET", "/incidents?monitor=acme")
+        number = found[0]["number"] if found else None
+        time.sleep(0.3)
+    if number is None:
+        raise SystemExit("the detector did not open an incident; see var/demo/processes.log")
+    return number
+
+
+def run_story(demo: Demo) -> None:
+    """The firestorm story the demo tells."""
+    say("A monitor for the brand, and a listening tool's token")
+    demo.call(
+        "admin",
+        "POST",
+        "/monitors",
+        json={
+            "key": "acme",
+            "name": "Acme Kettles",
+            "tags": ["consumer"],
+            "lexicon": {"explode": -3.0, "exploded": -3.0, "recall": -2.0},
+        },
+    )
+    print("  monitor 'acme' (lexicon: explode/exploded/recall count as negative)")
+    say("Replaying a firestorm from samples/firestorm.jsonl")
+    number = replay_firestorm(demo)
+    incident = demo.call("reviewer", "GET", f"/incidents/{number}")
+    print(f"  #{number} [{incident['severity']}, {incident['status']}] {incident['title']}")
+    say("The evidence: the most damaging mentions (reach x negativity)")
+    events = demo.call("reviewer", "GET", f"/incidents/{number}/timeline")["events"]
+    for e in events[0]["data"].get("evidence", [])[:5]:
+        print(f"  {e['reach']:>9,} followers  {e['sentiment']:+.2f}  {e['text'][:70]}")
+    say("The Wolf takes it")
+    demo.call("wolf", "PUT", f"/incidents/{number}/roles/wolf", json={"user_id": demo.ids["wolf"]})
+    demo.call("wolf", "POST", f"/incidents/{number}/acknowledge", json={"note": "on it"})
+    demo.call(
+        "legal",
+        "POST",
+        f"/incidents/{number}/notes",
+        json={"text": "No admission of fault in any statement until engineering reports."},
+    )
+    demo.call(
+        "wolf",
+        "POST",
+        f"/incidents/{number}/resolve",
+        json={"note": "video debunked by the creator; volume back to normal"},
+    )
+    say(f"Timeline of #{number}")
+    demo.show_timeline(number)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,79 @@
+"""Firebreak: crisis escalation and incident workflow for brands on social media."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from typing import Any
+
+from flask import Flask
+
+from service import config as settings
+
+
+def create_app(config: Mapping[str, Any] | None = None) -> Flask:
+    """Build the application from FIREBREAK_* settings, with optional overrides."""
+    app = Flask(__name__, instance_relative_config=True)
+    values = settings.load(config, instance_path=app.instance_path)
+    app.config.update(values)
+    app.config["MAX_CONTENT_LENGTH"] = values["MAX_BODY_BYTES"]
+    app.config["SECRET_KEY"] = values["SECRET_KEY"]
+    app.config.update(
+        API_TITLE="Firebreak",
+        API_VERSION="v1",
+        OPENAPI_VERSION="3.1.0",
+        OPENAPI_URL_PREFIX="/api/v1",
+        OPENAPI_JSON_PATH="openapi.json",
+        JSON_SORT_KEYS=False,
+    )
+    logging.basicConfig(level=values["LOG_LEVEL"].upper())
+    if values["DATABASE_URL"].startswith("sqlite:///"):
+        import os
+
+        os.makedirs(app.instance_path, exist_ok=True)
+
+    from service.api import Api
+    from service.extensions import db, redis
+
+    db.init_app(app)
+    redis.init_app(app)
+    api = Api()
+    api.init_app(
+        app,
+        spec_kwargs={
+            "info": {
+                "description": "Detects negative mention spikes, opens incidents, pages the "
+                "Wolf and legal, walks responders through playbooks, and keeps an "
+                "append-only timeline."
+            }
+        },
+    )
+
+    import service.paging.wiring  # noqa: F401 - pages on open, stops on acknowledge
+    from service import health
+    from service.auth.views import blp as users_blp
+    from service.detection.views import blp as mentions_blp
+    from service.incidents.views import blp as incidents_blp
+    from service.monitors.views import blp as monitors_blp
+    from service.oncall.views import blp as oncall_blp
+    from service.paging.views import blp as paging_blp
+    from service.paging.webhooks import blp as webhooks_blp
+    from service.timeline.views import blp as timeline_blp
+
+    app.register_blueprint(health.blp)
+    app.register_blueprint(webhooks_blp)
+    for blp in (
+        users_blp,
+        incidents_blp,
+        timeline_blp,
+        monitors_blp,
+        mentions_blp,
+        oncall_blp,
+        paging_blp,
+    ):
+        api.register_blueprint(blp)
+
+    from service.cli import register
+
+    register(app)
+    return app

@@ -1,0 +1,241 @@
+"""The flask-smorest Api rendering RFC 9457 problems, and the Blueprint with role checks."""
+
+from __future__ import annotations
+
+import http
+import logging
+from collections.abc import Callable, Iterable
+from functools import wraps
+from typing import Any, NoReturn
+
+import flask_smorest
+import marshmallow as ma
+from flask import Flask, Response, g, json, request
+from sqlalchemy.orm.exc import StaleDataError
+from werkzeug.exceptions import HTTPException, UnsupportedMediaType
+
+from service.auth.roles import Role
+from service.errors import Conflict, DomainError
+
+log = logging.getLogger(__name__)
+
+PROBLEM_MIMETYPE = "application/problem+json"
+PROBLEM_TYPE_PREFIX = "urn:firebreak:problem:"
+
+
+class FieldErrorSchema(ma.Schema):
+    """One invalid field: where it was, which field, why."""
+
+    location = ma.fields.String(metadata={"description": "json, query, path or headers"})
+    field = ma.fields.String(metadata={"description": "dotted path of the field"})
+    message = ma.fields.String()
+
+
+class ProblemSchema(ma.Schema):
+    """An RFC 9457 problem document."""
+
+    type = ma.fields.String(metadata={"example": "urn:firebreak:problem:validation"})
+    title = ma.fields.String(metadata={"example": "Unprocessable Content"})
+    status = ma.fields.Integer(metadata={"example": 422})
+    detail = ma.fields.String()
+    errors = ma.fields.List(ma.fields.Nested(FieldErrorSchema))
+
+
+def abort(
+    status: int,
+    detail: str,
+    *,
+    type: str | None = None,
+    field: str | None = None,
+    headers: dict[str, str] | None = None,
+    **extra: Any,
+) -> NoReturn:
+    """Stop the request with a problem+json answer (the only way a view fails)."""
+    data: dict[str, Any] = {"message": detail, "extra": extra}
+    if type:
+        data["type"] = type
+    if field:
+        data["errors"] = [{"location": "json", "field": field, "message": detail}]
+    if headers:
+        data["headers"] = headers
+    flask_smorest.abort(status, **data)
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _flatten(messages: Any, location: str, prefix: str = "") -> list[dict[str, str]]:
+    out: list[dict[str, str]] = []
+    if isinstance(messages, dict):
+        for key, value in messages.items():
+            name = prefix if key == "_schema" else (f"{prefix}.{key}" if prefix else str(key))
+            out.extend(_flatten(value, location, name))
+    elif isinstance(messages, list | tuple):
+        if all(isinstance(m, str) for m in messages):
+            out.extend({"location": location, "field": prefix, "message": m} for m in messages)
+        else:
+            for item in messages:
+                out.extend(_flatten(item, location, prefix))
+    else:
+        out.append({"location": location, "field": prefix, "message": str(messages)})
+    return out
+
+
+def field_errors(messages: dict[str, Any]) -> list[dict[str, str]]:
+    """webargs' nested {location: {field: [msg]}} as a flat list of field errors."""
+    out: list[dict[str, str]] = []
+    for location, fields in messages.items():
+        out.extend(_flatten(fields, location))
+    return out
+
+
+class Api(flask_smorest.Api):
+    """flask-smorest Api whose every error is application/problem+json."""
+
+    ERROR_SCHEMA = ProblemSchema
+
+    def handle_http_exception(self, error: HTTPException) -> Response:  # type: ignore[override]
+        """Render any HTTP error as an RFC 9457 problem."""
+        status = error.code or 500
+        data = getattr(error, "data", None) or {}
+        title = (
+            http.HTTPStatus(status).phrase
+            if status in http.HTTPStatus._value2member_map_
+            else error.name
+        )
+        body: dict[str, Any] = {
+            "type": data.get("type") and PROBLEM_TYPE_PREFIX + data["type"] or "about:blank",
+            "title": title,
+            "status": status,
+            "detail": data.get("message") or error.description or title,
+        }
+        errors = data.get("errors")
+        if errors is None and "messages" in data:
+            errors = field_errors(data["messages"])
+            body["type"] = PROBLEM_TYPE_PREFIX + "validation"
+            body["detail"] = "; ".join(
+                f"{e['field'] or e['location']}: {e['message']}" for e in errors[:5]
+            )
+        if errors:
+            body["errors"] = errors
+        body.update(data.get("extra") or {})
+        if status >= 500:
+            log.error("request failed: %s %s -> %s", request.method, request.path, status)
+        headers = dict(data.get("headers") or {})
+        if hasattr(error, "get_headers"):
+            for key, value in error.get_headers():
+                if key.lower() not in ("content-type", "content-length"):
+                    headers.setdefault(key, value)
+        return Response(json.dumps(body), status=status, headers=headers, mimetype=PROBLEM_MIMETYPE)
+
+    def init_app(self, app: Flask, *, spec_kwargs: dict[str, Any] | None = None) -> None:
+        """Bind to the app, declare bearer auth, and refuse non-JSON bodies on the API."""
+        super().init_app(app, spec_kwargs=spec_kwargs)
+        self.spec.components.security_scheme(
+            "bearerAuth", {"type": "http", "scheme": "bearer", "description": "API token"}
+        )
+        app.register_error_handler(Exception, self._handle_unexpected)
+        app.before_request(_require_json_bodies)
+
+    def _handle_unexpected(self, error: Exception) -> Response:
+        if isinstance(error, HTTPException):
+            return self.handle_http_exception(error)
+        if isinstance(error, DomainError):
+            return self._handle_domain_error(error)
+        if isinstance(error, StaleDataError):  # optimistic versioning lost a race (SQLite)
+            return self._handle_domain_error(
+                Conflict("the incident changed at the same moment; nothing was changed, retry")
+            )
+        log.exception("unhandled error on %s %s", request.method, request.path)
+        return self.handle_http_exception(_InternalError())
+
+    def _handle_domain_error(self, error: DomainError) -> Response:
+        try:
+            abort(error.status, error.detail, type=error.type, field=error.field, **error.extra)
+        except HTTPException as http_error:
+            return self.handle_http_exception(http_error)
+        raise AssertionError("unreachable")  # pragma: no cover
+
+
+class _InternalError(HTTPException):
+    code = 500
+    description = "An unexpected error occurred; it has been logged."
+
+
+def _require_json_bodies() -> None:
+    if not request.path.startswith("/api/") or request.method not in ("POST", "PUT", "PATCH"):
+        return
+    if request.content_length == 0 and not request.headers.get("Transfer-Encoding"):
+        return
+    if request.mimetype and not (
+        request.mimetype == "application/json" or request.mimetype.endswith("+json")
+    ):
+        raise UnsupportedMediaType(f"expected application/json, got {request.mimetype}")
+
+
+def problem_responses(*codes: int) -> dict[int, str]:
+    """Descriptions of the problems an endpoint may answer with."""
+    return {code: _DESCRIPTIONS[code] for code in codes}
+
+
+_DESCRIPTIONS = {
+    400: "Malformed request (e.g. invalid JSON)",
+    401: "Missing, invalid, expired or revoked API token",
+    403: "The token's user lacks a role this endpoint allows",
+    404: "Not found",
+    409: "Conflicts with the current state (nothing changed)",
+    413: "Request body larger than the limit",
+    415: "Body is not application/json",
+}
+
+
+class Blueprint(flask_smorest.Blueprint):
+    """A domain's blueprint: every view declares the roles it allows."""
+
+    def roles(self, *allowed: Role, errors: Iterable[int] = ()) -> Callable:
+        """Require a bearer token whose user holds one of `allowed` (all roles if none given)."""
+        from service.auth.service import authenticate_request
+
+        wanted = frozenset(allowed) or frozenset(Role)
+        names = ", ".join(sorted(r.value for r in wanted))
+
+        def decorator(func: Callable) -> Callable:
+            @wraps(func)
+            def wrapper(*args: Any, **kwargs: Any) -> Any:
+                user = authenticate_request()
+                if not (user.role_set & wanted):
+                    abort(403, f"this action needs one of the roles: {names}", type="forbidden")
+                g.current_user = user
+                return func(*args, **kwargs)
+
+            doc = {"security": [{"bearerAuth": []}]}
+            wrapper = self.doc(**doc)(wrapper)
+            codes = [401, 403, *errors]
+            if request_has_body(func):
+                codes += [400, 413, 415]
+            for code in sorted(set(codes)):
+                wrapper = self.alt_response(
+                    code,
+                    schema=ProblemSchema,
+                    description=_DESCRIPTIONS[code],
+                    content_type=PROBLEM_MIMETYPE,
+                )(wrapper)
+            wrapper._firebreak_roles = wanted  # type: ignore[attr-defined]
+            return wrapper
+
+        return decorator
+
+
+def request_has_body(func: Callable) -> bool:
+    """Whether a view takes a JSON body (flask-smorest's arguments with location json)."""
+    params = getattr(func, "_apidoc", {}).get("arguments", {}).get("parameters", [])
+    return any(p.get("in") in ("json", "form", "files") for p in params)
+
+
+def page_of(session: Any, query: Any, pagination_parameters: Any) -> list[Any]:
+    """One page of a select, counting the total for flask-smorest's X-Pagination header."""
+    from sqlalchemy import func, select
+
+    pagination_parameters.item_count = session.scalar(
+        select(func.count()).select_from(query.order_by(None).subquery())
+    )
+    page, size = pagination_parameters.page, pagination_parameters.page_size
+    return list(session.scalars(query.offset((page - 1) * size).limit(size)))

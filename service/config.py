@@ -1,0 +1,177 @@
+"""Settings read from the environment, validated at start-up."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+ENV_PREFIX = "FIREBREAK_"
+
+
+class ConfigError(ValueError):
+    """A setting is missing or invalid; the message names it."""
+
+
+def _int(name: str, lo: int, hi: int):
+    def parse(raw: Any) -> int:
+        try:
+            value = int(raw)
+        except (TypeError, ValueError):
+            raise ConfigError(f"{ENV_PREFIX}{name}: expected an integer, got {raw!r}") from None
+        if not lo <= value <= hi:
+            raise ConfigError(f"{ENV_PREFIX}{name}: must be between {lo} and {hi}, got {value}")
+        return value
+
+    return parse
+
+
+def _choice(name: str, *choices: str):
+    def parse(raw: Any) -> str:
+        value = str(raw).strip().lower()
+        if value not in choices:
+            raise ConfigError(
+                f"{ENV_PREFIX}{name}: must be one of {', '.join(choices)}, got {raw!r}"
+            )
+        return value
+
+    return parse
+
+
+def _bool(name: str):
+    def parse(raw: Any) -> bool:
+        if isinstance(raw, bool):
+            return raw
+        value = str(raw).strip().lower()
+        if value in ("1", "true", "yes", "on"):
+            return True
+        if value in ("0", "false", "no", "off", ""):
+            return False
+        raise ConfigError(f"{ENV_PREFIX}{name}: expected true/false, got {raw!r}")
+
+    return parse
+
+
+def _database_url(raw: Any) -> str:
+    try:
+        url = make_url(str(raw))
+    except ArgumentError:
+        raise ConfigError(f"{ENV_PREFIX}DATABASE_URL: not a database URL: {raw!r}") from None
+    backend = url.get_backend_name()
+    if backend not in ("postgresql", "sqlite"):
+        raise ConfigError(
+            f"{ENV_PREFIX}DATABASE_URL: only postgresql and sqlite are supported, got {backend!r}"
+        )
+    if backend == "postgresql" and url.drivername == "postgresql":
+        url = url.set(drivername="postgresql+psycopg")
+    return url.render_as_string(hide_password=False)
+
+
+def _redis_url(raw: Any) -> str:
+    value = str(raw)
+    parts = urlsplit(value)
+    if parts.scheme not in ("redis", "rediss", "unix") or (
+        parts.scheme != "unix" and not parts.hostname
+    ):
+        raise ConfigError(
+            f"{ENV_PREFIX}REDIS_URL: expected redis://host:port/db, rediss:// or unix://, "
+            f"got {value!r}"
+        )
+    return value
+
+
+def _public_url(raw: Any) -> str:
+    value = str(raw).rstrip("/")
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.netloc or parts.query or parts.fragment:
+        raise ConfigError(
+            f"{ENV_PREFIX}PUBLIC_URL: expected an absolute http(s) URL such as "
+            f"https://firebreak.example.com, got {raw!r}"
+        )
+    return value
+
+
+def _optional_str(raw: Any) -> str | None:
+    value = None if raw is None else str(raw).strip()
+    return value or None
+
+
+# name -> (default, parser). Defaults that depend on the instance folder are filled in load().
+SETTINGS: dict[str, tuple[Any, Any]] = {
+    "DATABASE_URL": (None, _database_url),
+    "REDIS_URL": ("redis://127.0.0.1:6379/0", _redis_url),
+    "PUBLIC_URL": ("http://127.0.0.1:8000", _public_url),
+    "SECRET_KEY": (None, _optional_str),
+    "MAX_BODY_BYTES": (4 * 1024 * 1024, _int("MAX_BODY_BYTES", 1024, 64 * 1024 * 1024)),
+    "LOG_LEVEL": ("info", _choice("LOG_LEVEL", "debug", "info", "warning", "error")),
+    "DB_POOL_SIZE": (5, _int("DB_POOL_SIZE", 1, 100)),
+    "SMS_BACKEND": ("console", _choice("SMS_BACKEND", "console", "twilio")),
+    "TWILIO_ACCOUNT_SID": (None, _optional_str),
+    "TWILIO_AUTH_TOKEN": (None, _optional_str),
+    "TWILIO_MESSAGING_SERVICE_SID": (None, _optional_str),
+    "TWILIO_FROM_NUMBER": (None, _optional_str),
+    "TWILIO_API_BASE_URL": (None, _optional_str),
+    "TWILIO_TIMEOUT_SECONDS": (10, _int("TWILIO_TIMEOUT_SECONDS", 1, 120)),
+    "CONSOLE_OUTBOX_PATH": (None, _optional_str),
+    "PAGE_VALIDITY_SECONDS": (600, _int("PAGE_VALIDITY_SECONDS", 60, 14400)),
+    "SMS_THROTTLE_SECONDS": (30, _int("SMS_THROTTLE_SECONDS", 0, 3600)),
+    "PLAYBOOKS_DIR": (str(PROJECT_ROOT / "playbooks"), str),
+    "TOKEN_LAST_USED_RESOLUTION_SECONDS": (
+        60,
+        _int("TOKEN_LAST_USED_RESOLUTION_SECONDS", 0, 86400),
+    ),
+    "TESTING": (False, _bool("TESTING")),
+}
+
+SECRET_SETTINGS = frozenset({"SECRET_KEY", "TWILIO_AUTH_TOKEN"})
+
+
+def load(overrides: Mapping[str, Any] | None = None, *, instance_path: str) -> dict[str, Any]:
+    """Read every setting from the environment (FIREBREAK_*) and overrides, and validate."""
+    overrides = dict(overrides or {})
+    unknown = sorted(set(overrides) - set(SETTINGS) - _FLASK_KEYS)
+    if unknown:
+        raise ConfigError(f"unknown setting(s): {', '.join(unknown)}")
+    settings: dict[str, Any] = {}
+    for name, (default, parse) in SETTINGS.items():
+        if name in overrides:
+            raw = overrides[name]
+        else:
+            raw = os.environ.get(ENV_PREFIX + name, default)
+        if name == "DATABASE_URL" and raw is None:
+            raw = f"sqlite:///{Path(instance_path) / 'firebreak.db'}"
+        settings[name] = raw if raw is None else parse(raw)
+    for key in _FLASK_KEYS & set(overrides):
+        settings[key] = overrides[key]
+    if settings["SMS_BACKEND"] == "twilio":
+        for name in ("TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN"):
+            if not settings[name]:
+                raise ConfigError(f"{ENV_PREFIX}{name}: required when SMS_BACKEND is twilio")
+        if not (settings["TWILIO_MESSAGING_SERVICE_SID"] or settings["TWILIO_FROM_NUMBER"]):
+            raise ConfigError(
+                f"{ENV_PREFIX}TWILIO_MESSAGING_SERVICE_SID or {ENV_PREFIX}TWILIO_FROM_NUMBER: "
+                "one is required when SMS_BACKEND is twilio"
+            )
+    return settings
+
+
+def describe(settings: Mapping[str, Any]) -> dict[str, Any]:
+    """The settings with secrets masked, safe to log."""
+    shown = {}
+    for name in SETTINGS:
+        value = settings.get(name)
+        if name in SECRET_SETTINGS and value:
+            value = "***"
+        elif name == "DATABASE_URL" and value:
+            value = make_url(value).render_as_string(hide_password=True)
+        shown[name] = value
+    return shown
+
+
+_FLASK_KEYS = frozenset({"SERVER_NAME", "PREFERRED_URL_SCHEME", "PROPAGATE_EXCEPTIONS"})

@@ -1,0 +1,1 @@
+"""Detection: ingest mentions, score sentiment, aggregate, detect negative spikes."""

@@ -1,0 +1,151 @@
+"""Ingest: validate a batch item by item, score sentiment, count each mention once."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from service.detection.buckets import BucketStore, Scored
+from service.detection.sentiment import SentimentScorer, polarity
+
+MAX_BATCH = 1000
+MAX_TEXT = 1000
+MAX_REACH = 10_000_000_000
+SOURCE = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,31}$")
+FIELDS = frozenset(
+    {"source", "source_id", "text", "author", "author_reach", "url", "created_at", "sentiment"}
+)
+
+
+@dataclass(frozen=True)
+class Limits:
+    """How old or how far ahead a mention may be."""
+
+    horizon: timedelta = timedelta(days=8)
+    future_skew: timedelta = timedelta(minutes=5)
+
+
+@dataclass
+class Report:
+    """The outcome of one batch, item by item."""
+
+    statuses: list[str] = field(default_factory=list)
+    errors: list[dict[str, Any]] = field(default_factory=list)
+
+    def count(self, status: str) -> int:
+        """How many items ended with this status."""
+        return self.statuses.count(status)
+
+
+def _is_int(v: Any) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool)
+
+
+def _is_number(v: Any) -> bool:
+    return isinstance(v, int | float) and not isinstance(v, bool)
+
+
+def parse_time(raw: Any) -> datetime | str:
+    """A tz-aware UTC datetime from ISO 8601, or the reason it is not one."""
+    if not isinstance(raw, str) or len(raw) > 40:
+        return "must be an ISO 8601 date-time string"
+    try:
+        value = datetime.fromisoformat(raw)
+    except ValueError:
+        return "not a valid ISO 8601 date-time"
+    if value.tzinfo is None:
+        return "must include a UTC offset (e.g. Z or +00:00)"
+    return value.astimezone(UTC)
+
+
+def validate_item(raw: Any, *, now: datetime, limits: Limits) -> tuple[dict | None, list]:
+    """Check one mention; returns the clean fields or a list of (field, reason)."""
+    if not isinstance(raw, dict):
+        return None, [("", "each mention must be a JSON object")]
+    errors: list[tuple[str, str]] = [(k, "unknown field") for k in raw if k not in FIELDS]
+    source = raw.get("source")
+    if not isinstance(source, str) or not SOURCE.match(source):
+        errors.append(("source", "required: lowercase letters, digits, '.', '_' or '-', 1-32"))
+    source_id = raw.get("source_id")
+    if not isinstance(source_id, str) or not 1 <= len(source_id) <= 128:
+        errors.append(("source_id", "required: a string of 1-128 characters"))
+    text = raw.get("text")
+    if not isinstance(text, str) or not text.strip():
+        errors.append(("text", "required: a non-empty string"))
+    elif len(text) > MAX_TEXT:
+        errors.append(("text", f"longer than {MAX_TEXT} characters"))
+    author = raw.get("author")
+    if author is not None and (not isinstance(author, str) or len(author) > 100):
+        errors.append(("author", "must be a string of at most 100 characters"))
+    reach = raw.get("author_reach", 0)
+    if reach is None:
+        reach = 0
+    if not _is_int(reach) or not 0 <= reach <= MAX_REACH:
+        errors.append(("author_reach", f"must be an integer from 0 to {MAX_REACH}"))
+    url = raw.get("url")
+    if url is not None and (
+        not isinstance(url, str) or len(url) > 2048 or not url.startswith(("http://", "https://"))
+    ):
+        errors.append(("url", "must be an http(s) URL of at most 2048 characters"))
+    sentiment = raw.get("sentiment")
+    if sentiment is not None and (not _is_number(sentiment) or not -1 <= sentiment <= 1):
+        errors.append(("sentiment", "must be a number from -1 to 1"))
+    created = parse_time(raw.get("created_at")) if "created_at" in raw else "required"
+    if isinstance(created, str):
+        errors.append(("created_at", created))
+    elif created < now - limits.horizon:
+        hours = limits.horizon.total_seconds() / 3600
+        errors.append(("created_at", f"older than the detector's horizon ({hours:g} h)"))
+    elif created > now + limits.future_skew:
+        errors.append(("created_at", "in the future (beyond the allowed clock skew)"))
+    if errors:
+        return None, errors
+    return {
+        "source": source,
+        "source_id": source_id,
+        "text": text,
+        "author": author,
+        "reach": reach,
+        "url": url,
+        "created_at": created,
+        "sentiment": None if sentiment is None else float(sentiment),
+    }, []
+
+
+def ingest(
+    *,
+    monitor_id: int,
+    items: Sequence[Any],
+    now: datetime,
+    scorer: SentimentScorer,
+    store: BucketStore,
+    lexicon: Mapping[str, float] | None = None,
+    limits: Limits = Limits(),
+) -> Report:
+    """Validate, score and count a batch; valid items are counted even if others are bad."""
+    report = Report(statuses=["rejected"] * len(items))
+    scored: list[Scored] = []
+    positions: list[int] = []
+    seen_in_batch: set[tuple[str, str]] = set()
+    for index, raw in enumerate(items):
+        clean, errors = validate_item(raw, now=now, limits=limits)
+        if clean is None:
+            report.errors.extend({"index": index, "field": f, "reason": r} for f, r in errors)
+            continue
+        ident = (clean["source"], clean["source_id"])
+        if ident in seen_in_batch:
+            report.statuses[index] = "duplicate"
+            continue
+        seen_in_batch.add(ident)
+        value = clean["sentiment"]
+        if value is None:
+            value = scorer.score(clean["text"], lexicon=lexicon)
+        clean["sentiment"] = value
+        scored.append(Scored(**clean, polarity=polarity(value)))
+        positions.append(index)
+    for index, new in zip(positions, store.record(monitor_id, scored), strict=True):
+        report.statuses[index] = "accepted" if new else "duplicate"
+    return report

@@ -1,0 +1,299 @@
+"""Detection use cases: ingest a batch, evaluate a monitor, open or update its incident."""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import math
+from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from flask import Flask
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from service.detection import engine
+from service.detection.buckets import BucketStore
+from service.detection.ingest import Limits, Report, ingest
+from service.detection.models import Signal
+from service.detection.sentiment import default_scorer
+from service.extensions import redis
+from service.incidents import service as incidents
+from service.incidents.models import OPEN_STATUSES, Incident, Severity, Status
+from service.jobs import Deferred, enqueue_now
+from service.monitors.models import Monitor
+from service.queues import QueueName
+from service.timeline import service as timeline
+from service.timeline.models import EventKind
+from service.timeline.service import Actor
+
+log = logging.getLogger(__name__)
+
+DETECTOR = Actor.system("detector")
+#: after a monitor's incident is resolved, a spike that is still going does not open another
+COOLDOWN = timedelta(minutes=30)
+#: a signal on an open incident is recorded when it is this much bigger than the last one
+GROWTH_TO_RECORD = 1.5
+HORIZON = timedelta(days=8)
+#: an evaluation is queued at most once per monitor while one waits; if its job dies before
+#: running, the next batch after this many seconds queues another
+PENDING_TTL_SECONDS = 10
+#: the evidence of a signal: the most damaging mentions of the last minutes
+EVIDENCE_WINDOW = timedelta(minutes=15)
+
+
+def explain(assessment: Any) -> dict[str, Any]:
+    """The assessment as JSON-ready data."""
+    out = {}
+    for key, value in dataclasses.asdict(assessment).items():
+        if isinstance(value, datetime):
+            value = timeline.format_time(value)
+        elif isinstance(value, float):
+            value = round(value, 4) if math.isfinite(value) else None
+        out[key] = value
+    return out
+
+
+def store() -> BucketStore:
+    """The bucket store of the current app."""
+    return BucketStore(
+        redis.client,
+        bucket_seconds=engine.DetectorConfig().bucket_seconds,
+        ttl_seconds=int(HORIZON.total_seconds()) + 3600,
+    )
+
+
+def monitor_config(monitor: Monitor) -> engine.DetectorConfig:
+    """The detector's defaults with the monitor's overrides."""
+    return dataclasses.replace(engine.DetectorConfig(), **(monitor.detector or {}))
+
+
+def ingest_batch(app: Flask, *, monitor: Monitor, items: Sequence[Any], now: datetime) -> Report:
+    """Count a batch for a monitor and ask for an evaluation if anything new arrived."""
+    report = ingest(
+        monitor_id=monitor.id,
+        items=items,
+        now=now,
+        scorer=default_scorer(),
+        store=store(),
+        lexicon=monitor.lexicon or None,
+        limits=Limits(horizon=HORIZON),
+    )
+    if report.count("accepted"):
+        request_evaluation(monitor.id)
+    return report
+
+
+def request_evaluation(monitor_id: int) -> None:
+    """Queue one evaluation of the monitor unless one is already waiting."""
+    if redis.client.set(f"fb:detect-pending:{monitor_id}", 1, nx=True, ex=PENDING_TTL_SECONDS):
+        enqueue_now(Deferred(QueueName.DETECT, "workers.jobs.detect", (monitor_id,)))
+
+
+def assess_monitor(monitor: Monitor, *, now: datetime) -> tuple[Any, engine.DetectorConfig]:
+    """Run the detector over the monitor's buckets as of `now`."""
+    config = monitor_config(monitor)
+    starts = [*engine.required_bucket_starts(now, config), engine.bucket_start(now, config)]
+    bucket_store = store()
+    buckets = bucket_store.fetch(monitor.id, (int(s.timestamp()) for s in starts))
+    first = bucket_store.first_bucket(monitor.id)
+    aggs = [
+        engine.BucketAgg(
+            start=b.start,
+            count=b.count,
+            negative=b.negative,
+            sentiment_sum=b.sentiment_sum,
+            reach=b.reach,
+        )
+        for b in buckets
+    ]
+    data_start = datetime.fromtimestamp(first, UTC) if first is not None else now
+    return engine.assess(aggs[:-1], aggs[-1], now, config, data_start=data_start), config
+
+
+def evaluate(session: Session, *, monitor_id: int, now: datetime) -> Incident | None:
+    """Evaluate one monitor; open an incident (or update the open one) if it is a firestorm."""
+    redis.client.delete(f"fb:detect-pending:{monitor_id}")
+    monitor = session.get(Monitor, monitor_id, with_for_update={"of": Monitor})
+    if monitor is None or not monitor.active:
+        return None
+    assessment, config = assess_monitor(monitor, now=now)
+    if not assessment.fire:
+        return None
+    open_incident = session.scalar(
+        select(Incident)
+        .where(Incident.monitor_id == monitor.id, Incident.status.in_(OPEN_STATUSES))
+        .with_for_update(of=Incident)
+    )
+    if open_incident is not None:
+        return _update(
+            session,
+            incident=open_incident,
+            monitor=monitor,
+            assessment=assessment,
+            config=config,
+            now=now,
+        )
+    last = session.scalar(
+        select(Incident)
+        .where(Incident.monitor_id == monitor.id)
+        .order_by(Incident.id.desc())
+        .limit(1)
+    )
+    if last is not None and last.resolved_at and now - last.resolved_at < COOLDOWN:
+        log.info(
+            "monitor %s still spiking %s after #%s was resolved",
+            monitor.key,
+            now - last.resolved_at,
+            last.id,
+        )
+        return None
+    return _open(session, monitor=monitor, assessment=assessment, config=config, now=now)
+
+
+def _evidence(monitor: Monitor, assessment: Any, config: Any) -> list[dict[str, Any]]:
+    """The most damaging mentions of the last minutes."""
+    evidence_from = assessment.bucket_start - EVIDENCE_WINDOW
+    starts = range(
+        int(evidence_from.timestamp()),
+        int(assessment.bucket_start.timestamp()) + 1,
+        config.bucket_seconds,
+    )
+    return store().evidence(monitor.id, starts, limit=10)
+
+
+def _severity(assessment: Any, evidence: list[dict[str, Any]]) -> Severity:
+    """Severity from magnitude, negativity and the largest author's reach."""
+    return Severity(engine.severity(assessment, max((e["reach"] for e in evidence), default=0)))
+
+
+def _signal(
+    session: Session,
+    *,
+    monitor: Monitor,
+    assessment: Any,
+    config: Any,
+    now: datetime,
+    evidence: list[dict[str, Any]],
+    severity: Severity,
+) -> Signal:
+    signal = Signal(
+        monitor_id=monitor.id,
+        detected_at=now,
+        window_start=assessment.bucket_start - timedelta(seconds=config.bucket_seconds),
+        window_end=now,
+        observed=float(assessment.observed),
+        expected=float(assessment.expected),
+        significance=float(assessment.z),
+        negative_share=float(assessment.negative_share),
+        negative_baseline=float(assessment.baseline_negative_share),
+        reach=int(assessment.reach),
+        score=float(assessment.score),
+        severity=severity.value,
+        details=explain(assessment),
+        evidence=evidence,
+    )
+    session.add(signal)
+    session.flush()
+    return signal
+
+
+def signal_data(signal: Signal) -> dict[str, Any]:
+    """What the timeline records of a signal."""
+    return {
+        "signal_id": signal.id,
+        "window": [
+            timeline.format_time(signal.window_start),
+            timeline.format_time(signal.window_end),
+        ],
+        "observed": round(signal.observed, 2),
+        "expected": round(signal.expected, 2),
+        "ratio": round(signal.observed / signal.expected, 2) if signal.expected else None,
+        "z": round(signal.significance, 2),
+        "negative_share": round(signal.negative_share, 3),
+        "negative_baseline": round(signal.negative_baseline, 3),
+        "reach": signal.reach,
+        "severity": signal.severity,
+        "evidence": signal.evidence,
+    }
+
+
+def _open(
+    session: Session, *, monitor: Monitor, assessment: Any, config: Any, now: datetime
+) -> Incident:
+    evidence = _evidence(monitor, assessment, config)
+    signal = _signal(
+        session,
+        monitor=monitor,
+        assessment=assessment,
+        config=config,
+        now=now,
+        evidence=evidence,
+        severity=_severity(assessment, evidence),
+    )
+    ratio = signal.observed / signal.expected if signal.expected else float("inf")
+    title = (
+        f"Negative spike on {monitor.name}: {signal.observed:.0f} mentions "
+        f"({ratio:.1f}x expected), {signal.negative_share:.0%} negative"
+    )
+    incident = incidents.declare(
+        session,
+        title=title[:200],
+        severity=Severity(signal.severity),
+        actor=DETECTOR,
+        source="detector",
+        monitor_id=monitor.id,
+        first_event=(EventKind.SIGNAL, signal_data(signal)),
+        announce_now=False,
+    )
+    signal.incident_id = incident.id
+    session.flush()
+    incidents.announce(session, incident=incident)
+    return incident
+
+
+def _update(
+    session: Session,
+    *,
+    incident: Incident,
+    monitor: Monitor,
+    assessment: Any,
+    config: Any,
+    now: datetime,
+) -> Incident:
+    last = session.scalar(
+        select(Signal).where(Signal.incident_id == incident.id).order_by(Signal.id.desc()).limit(1)
+    )
+    evidence = _evidence(monitor, assessment, config)
+    new_severity = _severity(assessment, evidence)
+    worse = new_severity.rank < Severity(incident.severity).rank
+    grown = last is None or assessment.observed >= GROWTH_TO_RECORD * last.observed
+    if not (worse or grown):
+        return incident
+    signal = _signal(
+        session,
+        monitor=monitor,
+        assessment=assessment,
+        config=config,
+        now=now,
+        evidence=evidence,
+        severity=new_severity,
+    )
+    signal.incident_id = incident.id
+    timeline.append(
+        session,
+        incident_id=incident.id,
+        kind=EventKind.SIGNAL_UPDATED,
+        actor=DETECTOR,
+        data=signal_data(signal),
+    )
+    if worse and Status(incident.status) in OPEN_STATUSES:
+        incidents.change_details(
+            session,
+            incident=incident,
+            actor=DETECTOR,
+            severity=new_severity,
+            reason="the spike grew",
+        )
+    return incident

@@ -1,0 +1,45 @@
+"""Domain errors raised by services; the API renders them as problems."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class DomainError(Exception):
+    """A refusal with an HTTP status, a problem type and a human detail."""
+
+    status = 400
+    type = "bad-request"
+
+    def __init__(self, detail: str, *, field: str | None = None, **extra: Any) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        self.field = field
+        self.extra = extra
+
+
+class NotFound(DomainError):
+    """The thing named does not exist."""
+
+    status = 404
+    type = "not-found"
+
+
+class Conflict(DomainError):
+    """The request conflicts with the current state; nothing changed."""
+
+    status = 409
+    type = "conflict"
+
+
+class InvalidTransition(Conflict):
+    """A status change not allowed from the current status."""
+
+    type = "invalid-transition"
+
+
+class Invalid(DomainError):
+    """Semantically invalid input that the schema could not catch."""
+
+    status = 422
+    type = "validation"

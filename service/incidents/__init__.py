@@ -1,0 +1,1 @@
+"""Incidents: declared by people or opened by the detector; their lifecycle."""

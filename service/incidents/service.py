@@ -1,0 +1,249 @@
+"""Incident use cases: declare, transition, annotate, assign; each writes the timeline."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import Select, select
+from sqlalchemy.orm import Session
+
+from service.auth.models import User
+from service.db import utcnow
+from service.errors import InvalidTransition, NotFound
+from service.incidents.models import Assignment, Incident, IncidentRole, Severity, Status
+from service.timeline import service as timeline
+from service.timeline.models import EventKind, TimelineEvent
+from service.timeline.service import Actor
+
+
+@dataclass(frozen=True)
+class Transition:
+    """A lifecycle action: the statuses it starts from and the one it leads to."""
+
+    name: str
+    sources: frozenset[Status]
+    target: Status
+    kind: EventKind
+
+
+TRANSITIONS = {
+    t.name: t
+    for t in (
+        Transition(
+            "acknowledge",
+            frozenset({Status.TRIGGERED}),
+            Status.ACKNOWLEDGED,
+            EventKind.ACKNOWLEDGED,
+        ),
+        Transition(
+            "resolve",
+            frozenset({Status.TRIGGERED, Status.ACKNOWLEDGED}),
+            Status.RESOLVED,
+            EventKind.RESOLVED,
+        ),
+        Transition("close", frozenset({Status.RESOLVED}), Status.CLOSED, EventKind.CLOSED),
+        Transition("reopen", frozenset({Status.RESOLVED}), Status.TRIGGERED, EventKind.REOPENED),
+    )
+}
+
+
+def declare(
+    session: Session,
+    *,
+    title: str,
+    severity: Severity,
+    actor: Actor,
+    description: str = "",
+    source: str = "manual",
+    wolf: User | None = None,
+    monitor_id: int | None = None,
+    first_event: tuple[EventKind, dict] | None = None,
+    announce_now: bool = True,
+) -> Incident:
+    """Open an incident and write its first timeline events; the caller commits."""
+    incident = Incident(
+        title=title.strip(),
+        description=description,
+        severity=severity.value,
+        status=Status.TRIGGERED.value,
+        source=source,
+        monitor_id=monitor_id,
+        opened_at=utcnow(),
+        created_by_id=actor.user_id,
+    )
+    session.add(incident)
+    session.flush()
+    if first_event is not None:  # e.g. the detector's signal, which came before the incident
+        timeline.append(
+            session,
+            incident_id=incident.id,
+            kind=first_event[0],
+            actor=actor,
+            data=first_event[1],
+        )
+    kind = EventKind.DECLARED if source == "manual" else EventKind.OPENED
+    timeline.append(
+        session,
+        incident_id=incident.id,
+        kind=kind,
+        actor=actor,
+        data={"title": incident.title, "severity": incident.severity, "source": source},
+    )
+    if wolf is not None:
+        assign(session, incident=incident, role=IncidentRole.WOLF, user=wolf, actor=actor)
+    if announce_now:
+        announce(session, incident=incident)
+    return incident
+
+
+def announce(session: Session, *, incident: Incident) -> None:
+    """Tell the other domains an incident opened (paging, playbooks), inside the transaction."""
+    from flask import current_app
+
+    from service.incidents.hooks import incident_opened
+
+    incident_opened.send(current_app._get_current_object(), session=session, incident=incident)
+
+
+def get(session: Session, *, number: int, lock: bool = False) -> Incident:
+    """An incident by its short number, optionally row-locked; NotFound otherwise."""
+    query = select(Incident).where(Incident.id == number)
+    if lock:
+        query = query.with_for_update(of=Incident).execution_options(populate_existing=True)
+    incident = session.scalar(query)
+    if incident is None:
+        raise NotFound(f"incident #{number} does not exist")
+    return incident
+
+
+def transition(
+    session: Session, *, incident: Incident, action: str, actor: Actor, note: str | None = None
+) -> Incident:
+    """Apply a lifecycle action (acknowledge, resolve, close, reopen) or raise InvalidTransition."""
+    rule = TRANSITIONS[action]
+    current = Status(incident.status)
+    if current not in rule.sources:
+        detail = f"cannot {action} incident #{incident.id}: it is {current.value}"
+        if action == "acknowledge" and incident.acknowledged_by is not None:
+            detail += f" (acknowledged by {incident.acknowledged_by.name})"
+        raise InvalidTransition(detail, status_now=current.value)
+    now = utcnow()
+    incident.status = rule.target.value
+    if rule.target is Status.ACKNOWLEDGED:
+        incident.acknowledged_at, incident.acknowledged_by_id = now, actor.user_id
+    elif rule.target is Status.RESOLVED:
+        incident.resolved_at = now
+    elif rule.target is Status.CLOSED:
+        incident.closed_at = now
+    elif action == "reopen":
+        incident.acknowledged_at = incident.acknowledged_by_id = None
+        incident.resolved_at = None
+    data = {"from": current.value, "to": rule.target.value}
+    if note:
+        data["note"] = note
+    timeline.append(session, incident_id=incident.id, kind=rule.kind, actor=actor, data=data)
+    session.flush()
+    from flask import current_app
+
+    from service.incidents.hooks import incident_transitioned
+
+    incident_transitioned.send(
+        current_app._get_current_object(), session=session, incident=incident, action=action
+    )
+    return incident
+
+
+def change_details(
+    session: Session,
+    *,
+    incident: Incident,
+    actor: Actor,
+    severity: Severity | None = None,
+    title: str | None = None,
+    description: str | None = None,
+    reason: str | None = None,
+) -> Incident:
+    """Change severity, title or description; one event per kind of change, none if no change."""
+    if Status(incident.status) is Status.CLOSED:
+        raise InvalidTransition(f"incident #{incident.id} is closed; reopen is not possible")
+    if severity is not None and severity.value != incident.severity:
+        data = {"from": incident.severity, "to": severity.value}
+        if reason:
+            data["reason"] = reason
+        incident.severity = severity.value
+        timeline.append(
+            session,
+            incident_id=incident.id,
+            kind=EventKind.SEVERITY_CHANGED,
+            actor=actor,
+            data=data,
+        )
+    changed = {}
+    if title is not None and title.strip() != incident.title:
+        changed["title"] = {"from": incident.title, "to": title.strip()}
+        incident.title = title.strip()
+    if description is not None and description != incident.description:
+        changed["description"] = {"from": incident.description, "to": description}
+        incident.description = description
+    if changed:
+        timeline.append(
+            session,
+            incident_id=incident.id,
+            kind=EventKind.DETAILS_CHANGED,
+            actor=actor,
+            data=changed,
+        )
+    session.flush()
+    return incident
+
+
+def add_note(session: Session, *, incident: Incident, actor: Actor, text: str) -> TimelineEvent:
+    """Add a note to the timeline."""
+    return timeline.append(
+        session, incident_id=incident.id, kind=EventKind.NOTE, actor=actor, data={"text": text}
+    )
+
+
+def assign(
+    session: Session, *, incident: Incident, role: IncidentRole, user: User, actor: Actor
+) -> Assignment:
+    """Make a user hold an incident role (replacing whoever held it)."""
+    current = next((a for a in incident.assignments if a.role == role.value), None)
+    previous = current.user if current else None
+    if current is None:
+        current = Assignment(incident=incident, role=role.value, user=user)
+        session.add(current)
+    else:
+        current.user, current.user_id, current.assigned_at = user, user.id, utcnow()
+    data = {"role": role.value, "user_id": user.id, "user": user.name}
+    if previous is not None:
+        data["replaces"] = {"user_id": previous.id, "user": previous.name}
+    timeline.append(
+        session, incident_id=incident.id, kind=EventKind.ROLE_ASSIGNED, actor=actor, data=data
+    )
+    session.flush()
+    return current
+
+
+def search(
+    *,
+    monitor_id: int | None = None,
+    status: list[Status] | None = None,
+    severity: list[Severity] | None = None,
+    opened_after: datetime | None = None,
+    opened_before: datetime | None = None,
+) -> Select[tuple[Incident]]:
+    """A query for incidents matching the filters, newest first."""
+    query = select(Incident).order_by(Incident.id.desc())
+    if monitor_id is not None:
+        query = query.where(Incident.monitor_id == monitor_id)
+    if status:
+        query = query.where(Incident.status.in_([s.value for s in status]))
+    if severity:
+        query = query.where(Incident.severity.in_([s.value for s in severity]))
+    if opened_after:
+        query = query.where(Incident.opened_at >= opened_after)
+    if opened_before:
+        query = query.where(Incident.opened_at < opened_before)
+    return query

@@ -1,0 +1,14 @@
+"""Imports every domain's models so metadata (and Alembic) sees all tables."""
+
+from __future__ import annotations
+
+
+def import_all() -> None:
+    """Import all model modules."""
+    import service.auth.models  # noqa: F401
+    import service.detection.models  # noqa: F401
+    import service.incidents.models  # noqa: F401
+    import service.monitors.models  # noqa: F401
+    import service.oncall.models  # noqa: F401
+    import service.paging.models  # noqa: F401
+    import service.timeline.models  # noqa: F401

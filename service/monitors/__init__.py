@@ -1,0 +1,1 @@
+"""Monitors: the brands and topics Firebreak watches."""

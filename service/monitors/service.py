@@ -1,0 +1,49 @@
+"""Monitor use cases."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from service.errors import Conflict, NotFound
+from service.monitors.models import Monitor
+
+
+def get(session: Session, *, key: str) -> Monitor:
+    """A monitor by key; NotFound otherwise."""
+    monitor = session.scalar(select(Monitor).where(Monitor.key == key))
+    if monitor is None:
+        raise NotFound(f"monitor {key!r} does not exist")
+    return monitor
+
+
+def create(session: Session, **fields: Any) -> Monitor:
+    """Add a monitor; the key must be new."""
+    if session.scalar(select(Monitor.id).where(Monitor.key == fields["key"])) is not None:
+        raise Conflict(f"monitor {fields['key']!r} already exists", field="key")
+    monitor = Monitor(**fields)
+    session.add(monitor)
+    session.flush()
+    return monitor
+
+
+def update(session: Session, *, monitor: Monitor, **changes: Any) -> Monitor:
+    """Change a monitor's settings."""
+    for name, value in changes.items():
+        setattr(monitor, name, value)
+    session.flush()
+    return monitor
+
+
+def delete(session: Session, *, monitor: Monitor) -> None:
+    """Delete a monitor that never had an incident (otherwise deactivate it)."""
+    from service.incidents.models import Incident
+
+    if session.scalar(select(Incident.id).where(Incident.monitor_id == monitor.id).limit(1)):
+        raise Conflict(
+            f"monitor {monitor.key!r} has incidents; set active=false to stop watching it"
+        )
+    session.delete(monitor)
+    session.flush()

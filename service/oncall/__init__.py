@@ -1,0 +1,1 @@
+"""On-call: rotations with hand-offs, time-boxed overrides, and who is on call at a time."""

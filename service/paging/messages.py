@@ -1,0 +1,81 @@
+"""SMS texts: a page, a bundle of pages, a legal notice; at most two segments (GSM-7 aware)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from service.paging.segments import fit_to_segments
+
+MAX_SEGMENTS = 2
+HELP = (
+    "Firebreak: reply ACK 42 (or 1A) to acknowledge, RES 42 (1R) to resolve, ESC 42 (1E) to "
+    "escalate, DONE 42 3 when step 3 is done, NOTE 42 text, STATUS, STOP to opt out."
+)
+
+
+def _numbers(signal: dict[str, Any] | None) -> str:
+    if not signal:
+        return ""
+    parts = []
+    if signal.get("observed") is not None and signal.get("expected"):
+        parts.append(
+            f"{signal['observed']:.0f} mentions ({signal['observed'] / signal['expected']:.0f}x)"
+        )
+    if signal.get("negative_share") is not None:
+        parts.append(f"{signal['negative_share']:.0%} neg")
+    return ", ".join(parts)
+
+
+def page_text(
+    *,
+    incident: Any,
+    monitor_name: str | None,
+    signal: dict[str, Any] | None,
+    code: int,
+    link: str,
+) -> str:
+    """The page for one incident: severity, number, monitor, numbers, link, reply commands."""
+    head = f"FIREBREAK {incident.severity.upper()} #{incident.id}"
+    what = monitor_name or incident.title
+    numbers = _numbers(signal)
+    body = f"{head} {what}" + (f": {numbers}" if numbers else "")
+    tail = f" {link} Reply {code}A ack, {code}R resolve, {code}E escalate"
+    return (
+        fit_to_segments(body + "." + tail, MAX_SEGMENTS)
+        if len(body) < 200
+        else fit_to_segments(body[:150] + "." + tail, MAX_SEGMENTS)
+    )
+
+
+def bundle_text(*, items: Sequence[tuple[Any, int]], link: str) -> str:
+    """Several open incidents for one phone in one SMS (throttled destination)."""
+    parts = [f"#{i.id} {i.severity.upper()} ({code}A)" for i, code in items]
+    text = f"FIREBREAK {len(items)} incidents: " + ", ".join(parts) + f". {link} Reply 1A etc."
+    return fit_to_segments(text, MAX_SEGMENTS)
+
+
+def notice_text(*, incident: Any, monitor_name: str | None, link: str) -> str:
+    """The legal notice at incident open (no acknowledgement expected)."""
+    what = monitor_name or incident.title
+    return fit_to_segments(
+        f"FIREBREAK legal notice: {incident.severity.upper()} #{incident.id} {what}. "
+        f"Statements will need your approval in Firebreak: {link}",
+        MAX_SEGMENTS,
+    )
+
+
+def voice_twiml(*, incident: Any, monitor_name: str | None, gather_url: str) -> str:
+    """A spoken summary with a keypad menu: 1 acknowledge, 2 escalate."""
+    from twilio.twiml.voice_response import Gather, VoiceResponse
+
+    what = monitor_name or incident.title
+    response = VoiceResponse()
+    gather = Gather(num_digits=1, action=gather_url, method="POST", timeout=10)
+    gather.say(
+        f"Firebreak alert. Severity {incident.severity[-1]} incident {incident.id}, {what}. "
+        "Press 1 to acknowledge. Press 2 to escalate."
+    )
+    response.append(gather)
+    response.say("No input received. Goodbye.")
+    return str(response)

@@ -1,0 +1,176 @@
+"""SMS replies from known contacts: ACK 42, 1A, A, RES, ESC, STATUS, HELP, NOTE, DONE, STOP."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from service.auth.models import User
+from service.auth.roles import NOTE_TAKERS, RESPONDERS
+from service.db import utcnow
+from service.errors import DomainError, InvalidTransition
+from service.incidents import service as incidents
+from service.incidents.models import OPEN_STATUSES, Incident
+from service.paging import messages
+from service.paging import service as paging
+from service.paging.models import Page
+from service.timeline import service as timeline
+from service.timeline.models import EventKind
+from service.timeline.service import Actor
+
+STOP_WORDS = {"STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT"}
+START_WORDS = {"START", "YES", "UNSTOP"}
+ACTIONS = {
+    "A": "acknowledge",
+    "ACK": "acknowledge",
+    "ACKNOWLEDGE": "acknowledge",
+    "R": "resolve",
+    "RES": "resolve",
+    "RESOLVE": "resolve",
+    "E": "escalate",
+    "ESC": "escalate",
+    "ESCALATE": "escalate",
+}
+_CODE = re.compile(r"^(\d{1,3})\s*([ARE])$")
+_NUMBERED = re.compile(r"^([A-Z]+)\s*#?\s*(\d{1,9})?$")
+_NOTE = re.compile(r"^NOTE\s+#?(\d{1,9})\s+(.+)$", re.IGNORECASE | re.DOTALL)
+_DONE = re.compile(r"^DONE\s+#?(\d{1,9})\s+(\S{1,64})$", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class Command:
+    """A parsed reply."""
+
+    action: str  # acknowledge, resolve, escalate, status, help, note, done, stop, start
+    number: int | None = None
+    code: int | None = None
+    text: str | None = None
+
+
+def parse(body: str) -> Command | None:
+    """Read a reply, tolerant of case and spacing; None if it is not a command."""
+    raw = " ".join(body.split())
+    word = raw.upper()
+    if word in STOP_WORDS:
+        return Command("stop")
+    if word in START_WORDS:
+        return Command("start")
+    if word in ("HELP", "INFO", "?"):
+        return Command("help")
+    if m := _NOTE.match(raw):
+        return Command("note", number=int(m.group(1)), text=m.group(2).strip()[:1000])
+    if m := _DONE.match(raw):
+        return Command("done", number=int(m.group(1)), text=m.group(2))
+    if m := _CODE.match(word):
+        return Command(ACTIONS[m.group(2)], code=int(m.group(1)))
+    if m := _NUMBERED.match(word):
+        verb, number = m.group(1), m.group(2)
+        if verb == "STATUS":
+            return Command("status", number=int(number) if number else None)
+        if verb in ACTIONS:
+            return Command(ACTIONS[verb], number=int(number) if number else None)
+    return None
+
+
+def _incident_for(session: Session, user: User, cmd: Command) -> Incident | None:
+    if cmd.number is not None:
+        return session.get(Incident, cmd.number)
+    query = select(Page).where(Page.user_id == user.id, Page.incident_id.is_not(None))
+    if cmd.code is not None:
+        query = query.join(Incident, Incident.id == Page.incident_id).where(
+            Page.reply_code == cmd.code, Incident.status.in_(OPEN_STATUSES)
+        )
+    page = session.scalar(query.order_by(Page.id.desc()).limit(1))
+    return session.get(Incident, page.incident_id) if page else None
+
+
+def handle(session: Session, *, user: User, body: str) -> str:
+    """Carry out one reply from a known contact; return the text to answer with."""
+    cmd = parse(body)
+    if cmd is None:
+        return "Sorry, I did not understand that. " + messages.HELP
+    if cmd.action == "help":
+        return messages.HELP
+    if cmd.action == "stop":
+        user.sms_opted_out_at = user.sms_opted_out_at or utcnow()
+        return "You will get no more Firebreak SMS. Reply START to receive pages again."
+    if cmd.action == "start":
+        user.sms_opted_out_at = None
+        return "Firebreak pages are on again for this number."
+    if cmd.action == "status" and cmd.number is None:
+        open_ = session.scalars(
+            select(Incident).where(Incident.status.in_(OPEN_STATUSES)).order_by(Incident.id)
+        ).all()
+        if not open_:
+            return "No open incidents."
+        return "Open: " + ", ".join(f"#{i.id} {i.severity} {i.status}" for i in open_[:8])
+    incident = _incident_for(session, user, cmd)
+    if incident is None:
+        what = f"#{cmd.number}" if cmd.number else f"code {cmd.code}" if cmd.code else "a page"
+        return f"No incident found for {what}. Reply STATUS for open incidents."
+    return _act(session, user=user, incident=incident, cmd=cmd, body=body)
+
+
+def _act(session: Session, *, user: User, incident: Incident, cmd: Command, body: str) -> str:
+    actor = Actor.of(user, via="sms")
+    allowed = NOTE_TAKERS if cmd.action == "note" else RESPONDERS
+    if cmd.action != "status" and not (user.role_set & set(allowed)):
+        return f"Your role cannot {cmd.action} incidents by SMS."
+    incident = incidents.get(session, number=incident.id, lock=True)
+    if cmd.action == "status":
+        wolf = incident.assignee(incidents.IncidentRole.WOLF)
+        return (
+            f"#{incident.id} {incident.severity} {incident.status}; Wolf: "
+            f"{wolf.name if wolf else 'unassigned'}. {paging.incident_link(incident.id)}"
+        )
+    _record(session, incident, actor, body, cmd)
+    if cmd.action in ("acknowledge", "resolve"):
+        try:
+            incidents.transition(session, incident=incident, action=cmd.action, actor=actor)
+        except InvalidTransition:
+            if incident.acknowledged_by is not None and cmd.action == "acknowledge":
+                at = incident.acknowledged_at.strftime("%H:%M UTC")
+                who = incident.acknowledged_by.name
+                return f"#{incident.id} was already acknowledged by {who} at {at}."
+            return f"#{incident.id} is {incident.status}; nothing changed."
+        verb = "acknowledged" if cmd.action == "acknowledge" else "resolved"
+        return f"#{incident.id} {verb}. Thank you, {user.name.split()[0]}."
+    if cmd.action == "escalate":
+        moved = paging.advance(
+            session,
+            incident_id=incident.id,
+            now=utcnow(),
+            expect=None,
+            reason=f"escalated by {user.name} by SMS",
+        )
+        return (
+            f"#{incident.id} escalated to the next level."
+            if moved
+            else f"#{incident.id} is not escalating (it is {incident.status})."
+        )
+    if cmd.action == "note":
+        incidents.add_note(session, incident=incident, actor=actor, text=cmd.text or "")
+        return f"Note added to #{incident.id}."
+    if cmd.action == "done":
+        try:
+            from service.playbooks.runs import complete_step_by_sms
+        except ImportError:
+            return "Playbook steps are not available yet."
+        try:
+            return complete_step_by_sms(session, incident=incident, user=user, step=cmd.text)
+        except DomainError as exc:
+            return f"#{incident.id}: {exc.detail}"
+    return messages.HELP
+
+
+def _record(session: Session, incident: Incident, actor: Actor, body: str, cmd: Command) -> None:
+    timeline.append(
+        session,
+        incident_id=incident.id,
+        kind=EventKind.SMS_REPLY,
+        actor=actor,
+        data={"body": body[:300], "command": cmd.action},
+    )

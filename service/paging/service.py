@@ -1,0 +1,353 @@
+"""Escalation: page a level, wait, page the next; stop on acknowledgement. DB is the truth."""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta
+from typing import Any
+
+from flask import current_app
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from service.auth.models import User
+from service.auth.roles import Role
+from service.db import utcnow
+from service.detection.models import Signal
+from service.incidents.models import OPEN_STATUSES, Incident, IncidentRole, Status
+from service.jobs import Deferred, after_commit
+from service.paging import messages, targets
+from service.paging.models import Escalation, EscalationPolicy, EscalationStatus, Page, PageStatus
+from service.queues import QueueName
+from service.timeline import service as timeline
+from service.timeline.models import EventKind
+from service.timeline.service import Actor
+
+log = logging.getLogger(__name__)
+
+ENGINE = Actor.system("escalation")
+#: used when no policy is configured: the Wolf rotation(s), then every wolf, then admins
+FALLBACK_POLICY: dict[str, Any] = {
+    "key": "built-in",
+    "levels": [
+        {"targets": [{"purpose": "wolf"}], "delay_seconds": 300, "channel": "sms"},
+        {"targets": [{"role": "wolf"}], "delay_seconds": 300, "channel": "sms+voice"},
+        {"targets": [{"role": "admin"}], "delay_seconds": 600, "channel": "sms+voice"},
+    ],
+    "notify": [{"purpose": "legal"}],
+    "repeat": 1,
+}
+
+
+def incident_link(incident_id: int) -> str:
+    """The link printed in messages."""
+    return f"{current_app.config['PUBLIC_URL']}/incidents/{incident_id}"
+
+
+def policy_for(session: Session, incident: Incident) -> dict[str, Any]:
+    """The policy snapshot for an incident: its monitor's, else the default, else built-in."""
+    key = incident.monitor.escalation_policy if incident.monitor else None
+    query = select(EscalationPolicy)
+    row = None
+    if key:
+        row = session.scalar(query.where(EscalationPolicy.key == key))
+    if row is None:
+        row = session.scalar(query.where(EscalationPolicy.is_default.is_(True)))
+    if row is None:
+        return dict(FALLBACK_POLICY)
+    return {"key": row.key, "levels": row.levels, "notify": row.notify, "repeat": row.repeat}
+
+
+def _latest_signal(session: Session, incident_id: int) -> dict[str, Any] | None:
+    signal = session.scalar(
+        select(Signal).where(Signal.incident_id == incident_id).order_by(Signal.id.desc())
+    )
+    if signal is None:
+        return None
+    return {
+        "observed": signal.observed,
+        "expected": signal.expected,
+        "negative_share": signal.negative_share,
+    }
+
+
+def reply_code(session: Session, *, user: User, incident_id: int) -> int:
+    """The smallest code not held by another open incident paged to this person."""
+    rows = session.execute(
+        select(Page.incident_id, Page.reply_code)
+        .join(Incident, Incident.id == Page.incident_id)
+        .where(
+            Page.user_id == user.id,
+            Page.reply_code.is_not(None),
+            Incident.status.in_(OPEN_STATUSES),
+        )
+    ).all()
+    for incident, code in rows:
+        if incident == incident_id:
+            return code
+    held = {code for _incident, code in rows}
+    code = 1
+    while code in held:
+        code += 1
+    return code
+
+
+def new_page(
+    session: Session,
+    *,
+    incident: Incident,
+    user: User,
+    kind: str,
+    channel: str = "sms",
+    esc: Escalation | None = None,
+    body: str | None = None,
+    now: datetime,
+) -> Page:
+    """Record a page before anything is sent, and queue its delivery after commit."""
+    code = reply_code(session, user=user, incident_id=incident.id)
+    monitor_name = incident.monitor.name if incident.monitor else None
+    if body is None:
+        if kind == "notify":
+            body = messages.notice_text(
+                incident=incident, monitor_name=monitor_name, link=incident_link(incident.id)
+            )
+        else:
+            body = messages.page_text(
+                incident=incident,
+                monitor_name=monitor_name,
+                signal=_latest_signal(session, incident.id),
+                code=code,
+                link=incident_link(incident.id),
+            )
+    page = Page(
+        incident_id=incident.id,
+        user_id=user.id,
+        kind=kind,
+        channel=channel,
+        to_number=user.phone,
+        body=body,
+        reply_code=code,
+        level=esc.level if esc else None,
+        round=esc.round if esc else None,
+        epoch=esc.epoch if esc else None,
+        status=PageStatus.PENDING.value,
+        created_at=now,
+        expires_at=now + timedelta(seconds=current_app.config["PAGE_VALIDITY_SECONDS"]),
+    )
+    session.add(page)
+    session.flush()
+    timeline.append(
+        session,
+        incident_id=incident.id,
+        kind=EventKind.PAGE_QUEUED,
+        actor=ENGINE,
+        data={
+            "page_id": page.id,
+            "to": user.name,
+            "user_id": user.id,
+            "kind": kind,
+            "channel": channel,
+            "level": page.level,
+            "round": page.round,
+        },
+    )
+    job = "workers.jobs.call_page" if channel == "voice" else "workers.jobs.deliver"
+    arg = page.id if channel == "voice" else user.id
+    after_commit(session, Deferred(QueueName.SMS, job, (arg,)))
+    return page
+
+
+def _page_level(session: Session, *, esc: Escalation, incident: Incident, now: datetime) -> None:
+    level = esc.policy["levels"][esc.level]
+    users = targets.resolve(session, level["targets"], at=now)
+    paged, skipped = [], []
+    for user in users:
+        if not user.pageable:
+            reason = (
+                "opted out of SMS"
+                if user.sms_opted_out_at
+                else "no verified phone"
+                if user.active
+                else "inactive"
+            )
+            skipped.append({"user": user.name, "user_id": user.id, "reason": reason})
+            continue
+        channel = "voice" if level.get("channel") == "voice" else "sms"
+        paged.append(
+            new_page(
+                session,
+                incident=incident,
+                user=user,
+                kind="page",
+                channel=channel,
+                esc=esc,
+                now=now,
+            )
+        )
+    for item in skipped:
+        timeline.append(
+            session, incident_id=incident.id, kind=EventKind.PAGE_SKIPPED, actor=ENGINE, data=item
+        )
+    delay = int(level.get("delay_seconds", 300)) if paged else 0
+    esc.next_at = now + timedelta(seconds=delay)
+    timeline.append(
+        session,
+        incident_id=incident.id,
+        kind=EventKind.ESCALATED,
+        actor=ENGINE,
+        data={
+            "level": esc.level + 1,
+            "round": esc.round + 1,
+            "paged": [p.user.name for p in paged],
+            "next_level_at": timeline.format_time(esc.next_at),
+        },
+    )
+    if esc.level == 0 and esc.round == 0 and incident.assignee(IncidentRole.WOLF) is None:
+        wolf = next((p.user for p in paged if Role.WOLF in p.user.role_set), None)
+        if wolf is not None:
+            from service.incidents import service as incidents
+
+            incidents.assign(
+                session, incident=incident, role=IncidentRole.WOLF, user=wolf, actor=ENGINE
+            )
+    schedule(session, esc)
+
+
+def schedule(session: Session, esc: Escalation) -> None:
+    """Schedule the escalation's next step with RQ (the sweep covers it if Redis loses it)."""
+    delay = max((esc.next_at - utcnow()).total_seconds(), 0) if esc.next_at else 0
+    after_commit(
+        session,
+        Deferred(
+            QueueName.ESCALATIONS,
+            "workers.jobs.escalate",
+            (esc.incident_id, esc.epoch, esc.round, esc.level),
+            job_id=f"esc-{esc.incident_id}-{esc.epoch}-{esc.round}-{esc.level}",
+            delay_seconds=delay,
+        ),
+    )
+
+
+def start(session: Session, *, incident: Incident, now: datetime) -> Escalation:
+    """On open: page level 1 and notify the parallel targets (legal)."""
+    policy = policy_for(session, incident)
+    esc = Escalation(incident_id=incident.id, policy_key=policy["key"], policy=policy)
+    session.add(esc)
+    session.flush()
+    _page_level(session, esc=esc, incident=incident, now=now)
+    for user in targets.resolve(session, policy.get("notify", []), at=now):
+        if user.pageable:
+            new_page(session, incident=incident, user=user, kind="notify", now=now)
+            if Role.LEGAL in user.role_set and incident.assignee(IncidentRole.LEGAL) is None:
+                from service.incidents import service as incidents
+
+                incidents.assign(
+                    session, incident=incident, role=IncidentRole.LEGAL, user=user, actor=ENGINE
+                )
+    return esc
+
+
+def stop(session: Session, *, incident: Incident, reason: str) -> None:
+    """Stop escalating (acknowledged, resolved); unsent pages of the incident are cancelled."""
+    esc = session.scalar(
+        select(Escalation)
+        .where(Escalation.incident_id == incident.id)
+        .with_for_update(of=Escalation)
+    )
+    if esc is None or esc.status != EscalationStatus.ACTIVE.value:
+        return
+    esc.status, esc.next_at = EscalationStatus.STOPPED.value, None
+    cancelled = session.scalars(
+        select(Page).where(
+            Page.incident_id == incident.id,
+            Page.kind == "page",
+            Page.status == PageStatus.PENDING.value,
+        )
+    ).all()
+    for page in cancelled:
+        page.status = PageStatus.CANCELLED.value
+    timeline.append(
+        session,
+        incident_id=incident.id,
+        kind=EventKind.ESCALATION_STOPPED,
+        actor=ENGINE,
+        data={
+            "reason": reason,
+            "level": esc.level + 1,
+            "cancelled_pages": [p.id for p in cancelled],
+        },
+    )
+
+
+def restart(session: Session, *, incident: Incident, now: datetime) -> None:
+    """On reopen: start again from level 1 (a new epoch, so old timers are void)."""
+    esc = session.scalar(
+        select(Escalation)
+        .where(Escalation.incident_id == incident.id)
+        .with_for_update(of=Escalation)
+    )
+    if esc is None:
+        start(session, incident=incident, now=now)
+        return
+    esc.epoch, esc.round, esc.level = esc.epoch + 1, 0, 0
+    esc.status = EscalationStatus.ACTIVE.value
+    _page_level(session, esc=esc, incident=incident, now=now)
+
+
+def advance(
+    session: Session,
+    *,
+    incident_id: int,
+    now: datetime,
+    expect: tuple[int, int, int] | None,
+    reason: str,
+) -> bool:
+    """Page the next level if the step `expect` (epoch, round, level) is still current and due.
+
+    `expect=None` escalates now from wherever it is (a failed page, an ESC reply).
+    """
+    esc = session.scalar(
+        select(Escalation)
+        .where(Escalation.incident_id == incident_id)
+        .with_for_update(of=Escalation)
+    )
+    if esc is None or esc.status != EscalationStatus.ACTIVE.value:
+        return False
+    if expect is not None and expect != (esc.epoch, esc.round, esc.level):
+        return False  # a stale timer: that step already happened
+    if expect is not None and esc.next_at and esc.next_at > now + timedelta(milliseconds=500):
+        schedule(session, esc)  # woke too early (clock skew, a re-enqueued job)
+        return False
+    incident = session.get(Incident, incident_id, with_for_update={"of": Incident})
+    if incident is None or Status(incident.status) is not Status.TRIGGERED:
+        esc.status, esc.next_at = EscalationStatus.STOPPED.value, None
+        return False
+    levels = esc.policy["levels"]
+    level, rnd = esc.level + 1, esc.round
+    if level >= len(levels):
+        level, rnd = 0, rnd + 1
+    if rnd > int(esc.policy.get("repeat", 0)):
+        esc.status, esc.next_at = EscalationStatus.EXHAUSTED.value, None
+        timeline.append(
+            session,
+            incident_id=incident_id,
+            kind=EventKind.ESCALATION_EXHAUSTED,
+            actor=ENGINE,
+            data={"rounds": rnd, "reason": reason},
+        )
+        return True
+    esc.level, esc.round = level, rnd
+    _page_level(session, esc=esc, incident=incident, now=now)
+    return True
+
+
+def due(session: Session, *, now: datetime, grace: timedelta) -> list[Escalation]:
+    """Active escalations whose next step is overdue by more than `grace` (for the sweep)."""
+    return list(
+        session.scalars(
+            select(Escalation).where(
+                Escalation.status == EscalationStatus.ACTIVE.value,
+                Escalation.next_at <= now - grace,
+            )
+        )
+    )

@@ -1,0 +1,110 @@
+"""Twilio webhooks: delivery status, inbound SMS, voice keypad. Signed requests only."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from flask import Blueprint, Response, current_app, request
+from sqlalchemy import select
+from twilio.twiml.messaging_response import MessagingResponse
+from twilio.twiml.voice_response import VoiceResponse
+
+from service.api import abort
+from service.auth.models import User
+from service.auth.service import InvalidPhone, normalize_phone
+from service.extensions import db
+from service.paging import delivery, replies
+from service.paging.models import Page
+from service.paging.webhook_auth import public_request_url, verify_twilio_request
+
+log = logging.getLogger(__name__)
+blp = Blueprint("webhooks", __name__, url_prefix="/webhooks/twilio")
+
+MAX_FORM_BYTES = 16 * 1024
+
+
+@blp.before_request
+def _verify_signature() -> None:
+    """Refuse anything not signed by Twilio for our public URL (proxy-aware: the configured
+    public URL, never the Host header)."""
+    token = current_app.config.get("TWILIO_AUTH_TOKEN")
+    if not token:
+        abort(
+            403, "webhooks are disabled: FIREBREAK_TWILIO_AUTH_TOKEN is not set", type="forbidden"
+        )
+    if (request.content_length or 0) > MAX_FORM_BYTES:
+        abort(413, "webhook body too large")
+    url = public_request_url(current_app.config["PUBLIC_URL"], request.path, request.query_string)
+    signature = request.headers.get("X-Twilio-Signature")
+    if not verify_twilio_request(
+        auth_token=token, url=url, params=request.form.to_dict(), signature=signature
+    ):
+        log.warning("refused an unsigned or wrongly signed webhook to %s", request.path)
+        abort(403, "missing or invalid X-Twilio-Signature", type="forbidden")
+    expected = current_app.config.get("TWILIO_ACCOUNT_SID")
+    if expected and request.form.get("AccountSid") not in (None, expected):
+        abort(403, "webhook for another account", type="forbidden")
+
+
+def _twiml(response: Any) -> Response:
+    return Response(str(response), mimetype="application/xml")
+
+
+@blp.post("/status")
+def status() -> Any:
+    """A message or call status update from the provider."""
+    sid = request.form.get("MessageSid") or request.form.get("CallSid")
+    state = request.form.get("MessageStatus") or request.form.get("CallStatus")
+    if not sid or not state:
+        abort(422, "MessageSid/CallSid and MessageStatus/CallStatus are required")
+    with db.transaction() as session:
+        matched = delivery.apply_status(
+            session, provider_id=sid, status=state.lower(), error_code=request.form.get("ErrorCode")
+        )
+    if not matched:
+        log.info("status callback for unknown sid %s", sid)
+    return Response(status=204)
+
+
+def _sender() -> User | None:
+    try:
+        phone = normalize_phone(request.form.get("From", ""))
+    except InvalidPhone:
+        return None
+    return db.session.scalar(select(User).where(User.phone == phone, User.active.is_(True)))
+
+
+@blp.post("/sms")
+def inbound_sms() -> Any:
+    """A reply from a contact: answered with TwiML; unknown numbers get nothing."""
+    user = _sender()
+    body = (request.form.get("Body") or "")[:1600]
+    if user is None:
+        return _twiml(MessagingResponse())  # unknown senders get nothing, and nothing changes
+    with db.transaction() as session:
+        user = session.merge(user)
+        text = replies.handle(session, user=user, body=body)
+    response = MessagingResponse()
+    response.message(text)
+    return _twiml(response)
+
+
+@blp.post("/voice")
+def voice_keypad() -> Any:
+    """The keypad answer of a voice page: 1 acknowledges, 2 escalates."""
+    page_id = request.args.get("page", type=int)
+    digits = request.form.get("Digits", "")
+    response = VoiceResponse()
+    with db.transaction() as session:
+        page = session.get(Page, page_id) if page_id else None
+        if page is None or page.incident_id is None:
+            response.say("This page is unknown. Goodbye.")
+            return _twiml(response)
+        command = {"1": f"ACK {page.incident_id}", "2": f"ESC {page.incident_id}"}.get(digits)
+        if command is None:
+            response.say("Unknown choice. Goodbye.")
+            return _twiml(response)
+        text = replies.handle(session, user=page.user, body=command)
+    response.say(text)
+    return _twiml(response)

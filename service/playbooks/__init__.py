@@ -1,0 +1,1 @@
+"""Playbooks: the YAML format, its validation, selection and a reloading registry."""

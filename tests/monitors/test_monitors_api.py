@@ -1,0 +1,74 @@
+"""Monitors: admin CRUD, validation of detector settings and lexicon."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.helpers import assert_problem
+
+
+@pytest.mark.smoke
+def test_admin_creates_and_updates_a_monitor(client, admin, reviewer):
+    resp = client.post(
+        "/api/v1/monitors",
+        json={
+            "key": "acme",
+            "name": "Acme Kettles",
+            "lexicon": {"sick": 2.5},
+            "detector": {"min_ratio": 4.0},
+            "tags": ["consumer"],
+        },
+        headers=admin["headers"],
+    )
+    assert resp.status_code == 201, resp.get_json()
+    got = client.get("/api/v1/monitors/acme", headers=reviewer["headers"]).get_json()
+    assert got["lexicon"] == {"sick": 2.5} and got["detector"] == {"min_ratio": 4.0}
+    patched = client.patch(
+        "/api/v1/monitors/acme", json={"active": False}, headers=admin["headers"]
+    )
+    assert patched.get_json()["active"] is False
+    assert [
+        m["key"] for m in client.get("/api/v1/monitors", headers=reviewer["headers"]).get_json()
+    ] == ["acme"]
+
+
+@pytest.mark.parametrize(
+    ("payload", "field"),
+    [
+        ({"key": "Acme!", "name": "x"}, "key"),
+        ({"key": "acme"}, "name"),
+        ({"key": "acme", "name": "x", "detector": {"z_threshold": "high"}}, "detector"),
+        ({"key": "acme", "name": "x", "detector": {"warp_speed": 9}}, "detector"),
+        ({"key": "acme", "name": "x", "detector": {"volume_only": 1}}, "detector"),
+        ({"key": "acme", "name": "x", "lexicon": {"sick": 9}}, "lexicon"),
+        ({"key": "acme", "name": "x", "lexicon": {"two words": 1}}, "lexicon"),
+    ],
+)
+def test_invalid_monitor_is_422(client, admin, unchanged, payload, field):
+    unchanged.mark()
+    assert_problem(
+        client.post("/api/v1/monitors", json=payload, headers=admin["headers"]), 422, field=field
+    )
+    unchanged.check()
+
+
+def test_duplicate_key_409_and_roles(client, admin, wolf, unchanged):
+    client.post("/api/v1/monitors", json={"key": "acme", "name": "A"}, headers=admin["headers"])
+    unchanged.mark()
+    assert_problem(
+        client.post(
+            "/api/v1/monitors", json={"key": "acme", "name": "B"}, headers=admin["headers"]
+        ),
+        409,
+        field="key",
+    )
+    assert_problem(
+        client.post(
+            "/api/v1/monitors", json={"key": "other", "name": "B"}, headers=wolf["headers"]
+        ),
+        403,
+    )
+    assert_problem(client.delete("/api/v1/monitors/acme", headers=wolf["headers"]), 403)
+    assert_problem(client.get("/api/v1/monitors/nope", headers=wolf["headers"]), 404)
+    unchanged.check()
+    assert client.delete("/api/v1/monitors/acme", headers=admin["headers"]).status_code == 204

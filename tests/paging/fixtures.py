@@ -1,0 +1,190 @@
+"""Paging fixtures: the Twilio stand-in, an app using the real SDK against it, contacts."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from flask import Flask
+
+from service import create_app
+from service.auth import service as auth
+from service.auth.roles import Role
+from service.db import utcnow
+from service.extensions import db
+from service.paging.models import EscalationPolicy
+from tests.conftest import PUBLIC_URL, TEST_DATABASE_URL, TEST_REDIS_URL, settings_for_tests
+from tests.support.twilio_standin import TwilioStandIn, signed_webhook_headers
+
+ROOT = Path(__file__).resolve().parents[2]
+FROM_NUMBER = "+15005550006"
+
+
+@pytest.fixture
+def standin() -> Iterator[TwilioStandIn]:
+    """A local Twilio-compatible API that records every request."""
+    with TwilioStandIn() as s:
+        yield s
+
+
+def twilio_settings(standin: TwilioStandIn, **extra: Any) -> dict[str, Any]:
+    """Settings of an app that pages through the real twilio SDK at the stand-in."""
+    return settings_for_tests(
+        SMS_BACKEND="twilio",
+        TWILIO_ACCOUNT_SID=standin.account_sid,
+        TWILIO_AUTH_TOKEN=standin.auth_token,
+        TWILIO_FROM_NUMBER=FROM_NUMBER,
+        TWILIO_API_BASE_URL=standin.url,
+        TWILIO_TIMEOUT_SECONDS=2,
+        SMS_THROTTLE_SECONDS=0,
+        **extra,
+    )
+
+
+@pytest.fixture
+def tw_app(app: Flask, standin: TwilioStandIn) -> Flask:
+    """The app (same database and Redis as `app`, which the suite cleans) paging via Twilio."""
+    return create_app(twilio_settings(standin))
+
+
+@pytest.fixture
+def tw_jobs(tw_app: Flask):
+    """Run queued jobs (not scheduled ones) with an in-process worker bound to tw_app."""
+    from workers.runtime import make_worker
+
+    def run() -> int:
+        worker = make_worker(tw_app, simple=True)
+        worker.work(burst=True, logging_level="WARNING")
+        return worker.successful_job_count
+
+    return run
+
+
+def contact(app: Flask, name: str, roles: set[Role], phone: str, *, verified: bool = True) -> dict:
+    """A user with a (verified) phone and a token."""
+    with app.app_context(), db.transaction() as session:
+        user = auth.create_user(session, name=name, roles=roles, phone=phone)
+        if verified:
+            user.phone_verified_at = utcnow()
+        _t, secret = auth.issue_token(session, user=user, name="t")
+        info = {"id": user.id, "name": name, "phone": phone, "token": secret}
+    info["headers"] = {"Authorization": f"Bearer {secret}"}
+    return info
+
+
+def policy(
+    app: Flask,
+    levels: list[dict],
+    *,
+    notify: list[dict] | None = None,
+    repeat: int = 0,
+    key: str = "test",
+) -> None:
+    """A default escalation policy (written directly, so tests may use second-long delays)."""
+    with app.app_context(), db.transaction() as session:
+        session.add(
+            EscalationPolicy(
+                key=key,
+                name=key,
+                levels=levels,
+                notify=notify or [],
+                repeat=repeat,
+                is_default=True,
+            )
+        )
+
+
+def sms_webhook(client, body: str, from_: str, *, token: str, sign_url: str | None = None):
+    """POST an inbound SMS as Twilio would, signed for the public URL (or `sign_url`)."""
+    params = {
+        "AccountSid": "AC" + "0" * 31 + "1",
+        "From": from_,
+        "To": FROM_NUMBER,
+        "Body": body,
+        "MessageSid": "SM" + str(time.time_ns()),
+    }
+    url = sign_url or f"{PUBLIC_URL}/webhooks/twilio/sms"
+    return client.post(
+        "/webhooks/twilio/sms", data=params, headers=signed_webhook_headers(token, url, params)
+    )
+
+
+def status_webhook(client, sid: str, status: str, *, token: str, error_code: str | None = None):
+    """POST a delivery status callback as Twilio would."""
+    params = {"AccountSid": "AC" + "0" * 31 + "1", "MessageSid": sid, "MessageStatus": status}
+    if error_code:
+        params["ErrorCode"] = error_code
+    url = f"{PUBLIC_URL}/webhooks/twilio/status"
+    return client.post(
+        "/webhooks/twilio/status", data=params, headers=signed_webhook_headers(token, url, params)
+    )
+
+
+class WorkerProcess:
+    """A real `firebreak worker` process (forking, with the RQ scheduler)."""
+
+    def __init__(self, standin: TwilioStandIn, **extra_env: str) -> None:
+        env = {
+            **os.environ,
+            "FIREBREAK_DATABASE_URL": TEST_DATABASE_URL,
+            "FIREBREAK_REDIS_URL": TEST_REDIS_URL,
+            "FIREBREAK_PUBLIC_URL": PUBLIC_URL,
+            "FIREBREAK_SECRET_KEY": "test-secret",
+            "FIREBREAK_SMS_BACKEND": "twilio",
+            "FIREBREAK_TWILIO_ACCOUNT_SID": standin.account_sid,
+            "FIREBREAK_TWILIO_AUTH_TOKEN": standin.auth_token,
+            "FIREBREAK_TWILIO_FROM_NUMBER": FROM_NUMBER,
+            "FIREBREAK_TWILIO_API_BASE_URL": standin.url,
+            "FIREBREAK_TWILIO_TIMEOUT_SECONDS": "2",
+            "FIREBREAK_SMS_THROTTLE_SECONDS": "0",
+            "FIREBREAK_LOG_LEVEL": "warning",
+            **extra_env,
+        }
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "service.cli_entry", "worker"],
+            env=env,
+            cwd=ROOT,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+        )
+
+    def stop(self, *, kill: bool = False) -> None:
+        """SIGTERM (warm shutdown) or SIGKILL."""
+        if self.proc.poll() is None:
+            (self.proc.kill if kill else self.proc.terminate)()
+            try:
+                self.proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+
+
+@pytest.fixture
+def worker_process(standin: TwilioStandIn) -> Iterator[Any]:
+    """Start real worker processes on demand; all are stopped after the test."""
+    started: list[WorkerProcess] = []
+
+    def start(**env: str) -> WorkerProcess:
+        w = WorkerProcess(standin, **env)
+        started.append(w)
+        return w
+
+    yield start
+    for w in started:
+        w.stop()
+
+
+def wait_for(predicate, timeout: float = 10.0, interval: float = 0.05) -> Any:
+    """Poll until predicate() is truthy; return it (or fail)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(interval)
+    raise AssertionError(f"timed out after {timeout}s waiting for {predicate}")

@@ -1,0 +1,247 @@
+"""Paging end to end: the real twilio SDK over HTTP to the stand-in, real RQ workers."""
+
+from __future__ import annotations
+
+import time
+
+from sqlalchemy import select
+
+from service.auth.roles import Role
+from service.extensions import db
+from service.paging.models import Page
+from tests.paging.fixtures import (
+    FROM_NUMBER,
+    contact,
+    policy,
+    sms_webhook,
+    status_webhook,
+    wait_for,
+)
+
+WOLF, BACKUP, LEGAL = "+14155550101", "+14155550102", "+14155550103"
+
+
+def team(app):
+    wolf = contact(app, "Winston Wolf", {Role.WOLF}, WOLF)
+    backup = contact(app, "Bea Backup", {Role.WOLF}, BACKUP)
+    legal = contact(app, "Lena Legal", {Role.LEGAL}, LEGAL)
+    return wolf, backup, legal
+
+
+def declare(client, who, title="Exploding kettle video", severity="sev1"):
+    resp = client.post(
+        "/api/v1/incidents", json={"title": title, "severity": severity}, headers=who["headers"]
+    )
+    assert resp.status_code == 201, resp.get_json()
+    return resp.get_json()["number"]
+
+
+def pages(app, number=None):
+    with app.app_context():
+        query = select(Page).order_by(Page.id)
+        if number is not None:
+            query = query.where(Page.incident_id == number)
+        return [
+            (p.user.name, p.kind, p.channel, p.status, p.level) for p in db.session.scalars(query)
+        ]
+
+
+def kinds(client, who, number=1):
+    events = client.get(f"/api/v1/incidents/{number}/timeline", headers=who["headers"]).get_json()
+    return [e["kind"] for e in events["events"]]
+
+
+def test_open_pages_the_wolf_and_notifies_legal_through_the_sdk(tw_app, tw_jobs, standin):
+    wolf, backup, legal = team(tw_app)
+    policy(
+        tw_app,
+        [
+            {"targets": [{"user_id": wolf["id"]}], "delay_seconds": 300},
+            {"targets": [{"user_id": backup["id"]}], "delay_seconds": 300},
+        ],
+        notify=[{"role": "legal"}],
+    )
+    client = tw_app.test_client()
+    number = declare(client, wolf)
+    tw_jobs()
+    sent = {m.params["To"]: m.params for m in standin.messages}
+    assert set(sent) == {WOLF, LEGAL}
+    page = sent[WOLF]
+    assert page["From"] == FROM_NUMBER
+    assert page["Body"].startswith(f"FIREBREAK SEV1 #{number} ") and "1A ack" in page["Body"]
+    assert "https://firebreak.test/incidents/1" in page["Body"]
+    assert page["StatusCallback"] == "https://firebreak.test/webhooks/twilio/status"
+    assert page["ValidityPeriod"] == "600"
+    assert "legal notice" in sent[LEGAL]["Body"]
+    assert all(m.idempotency_token for m in standin.messages)
+    assert pages(tw_app) == [
+        ("Winston Wolf", "page", "sms", "queued", 0),
+        ("Lena Legal", "notify", "sms", "queued", None),
+    ]
+    k = kinds(client, wolf)
+    assert k.count("page.queued") == 2 and k.count("page.sent") == 2
+    assert "escalation.level" in k
+    incident = client.get("/api/v1/incidents/1", headers=wolf["headers"]).get_json()
+    roles = {a["role"]: a["user"] for a in incident["assignments"]}
+    assert roles == {"wolf": "Winston Wolf", "legal": "Lena Legal"}
+
+
+def test_unanswered_page_escalates_on_time_and_an_sms_ack_stops_it(tw_app, standin, worker_process):
+    wolf, backup, legal = team(tw_app)
+    policy(
+        tw_app,
+        [
+            {"targets": [{"user_id": wolf["id"]}], "delay_seconds": 2},
+            {"targets": [{"user_id": backup["id"]}], "delay_seconds": 2},
+        ],
+        repeat=1,
+    )
+    worker_process()
+    client = tw_app.test_client()
+    opened = time.time()
+    declare(client, wolf)
+    wait_for(lambda: [m for m in standin.messages if m.params["To"] == WOLF])
+    second = wait_for(lambda: [m for m in standin.messages if m.params["To"] == BACKUP], 8)[0]
+    lateness = second.received_at - opened - 2.0  # level 1 is due 2 s after the incident opened
+    assert 0.0 <= lateness <= 2.0, lateness
+    reply = sms_webhook(client, " 1a ", BACKUP, token=standin.auth_token)
+    assert reply.status_code == 200 and reply.mimetype == "application/xml"
+    assert "#1 acknowledged" in reply.get_data(as_text=True)
+    count = len(standin.messages)
+    time.sleep(3)  # past the next level's delay: nothing more is sent
+    assert len(standin.messages) == count
+    k = kinds(client, wolf)
+    assert k.count("escalation.level") == 2 and "escalation.stopped" in k
+    assert k.index("sms.reply") < k.index("incident.acknowledged") < k.index("escalation.stopped")
+
+
+def test_sms_commands(tw_app, tw_jobs, standin):
+    wolf, backup, legal = team(tw_app)
+    policy(tw_app, [{"targets": [{"user_id": wolf["id"]}], "delay_seconds": 300}])
+    client = tw_app.test_client()
+    declare(client, wolf, title="first")
+    declare(client, wolf, title="second")
+    tw_jobs()
+    bodies = [m.params["Body"] for m in standin.messages if m.params["To"] == WOLF]
+    assert any("#1" in b and "1A" in b for b in bodies)
+    assert any("#2" in b and "2A" in b for b in bodies)  # the next free reply code
+    say = lambda text, who=WOLF: sms_webhook(  # noqa: E731
+        client, text, who, token=standin.auth_token
+    ).get_data(as_text=True)
+    assert "#2 acknowledged" in say("2A")
+    assert "already acknowledged by Winston Wolf" in say("ack 2")
+    assert "Note added to #1" in say("NOTE 1 Calling the agency now")
+    assert "Open: #1 sev1 triggered, #2 sev1 acknowledged" in say("status")
+    assert "did not understand" in say("launch the rockets")
+    assert "No incident found for #99" in say("ACK 99")
+    assert "cannot acknowledge" in say("ACK 1", LEGAL)
+    assert "#1 resolved" in say("res 1")
+    assert "ACK 42" in say("HELP")
+
+
+def test_unknown_numbers_and_bad_signatures_change_nothing(tw_app, tw_jobs, standin, unchanged):
+    wolf, backup, legal = team(tw_app)
+    client = tw_app.test_client()
+    declare(client, wolf)
+    tw_jobs()
+    unchanged.mark()
+    unknown = sms_webhook(client, "ACK 1", "+14155559999", token=standin.auth_token)
+    assert unknown.status_code == 200 and "<Message>" not in unknown.get_data(as_text=True)
+    forged = sms_webhook(client, "ACK 1", WOLF, token="not-the-token")
+    assert forged.status_code == 403 and forged.mimetype == "application/problem+json"
+    host_signed = sms_webhook(
+        client,
+        "ACK 1",
+        WOLF,
+        token=standin.auth_token,
+        sign_url="http://localhost/webhooks/twilio/sms",
+    )
+    assert host_signed.status_code == 403
+    unsigned = client.post("/webhooks/twilio/sms", data={"From": WOLF, "Body": "ACK 1"})
+    assert unsigned.status_code == 403
+    unchanged.check()
+
+
+def test_stop_opts_out_and_the_next_level_is_paged_instead(tw_app, tw_jobs, standin):
+    wolf, backup, legal = team(tw_app)
+    policy(
+        tw_app,
+        [
+            {"targets": [{"user_id": wolf["id"]}], "delay_seconds": 300},
+            {"targets": [{"user_id": backup["id"]}], "delay_seconds": 300},
+        ],
+    )
+    client = tw_app.test_client()
+    assert "no more Firebreak SMS" in sms_webhook(
+        client, "STOP", WOLF, token=standin.auth_token
+    ).get_data(as_text=True)
+    declare(client, backup)
+    tw_jobs()
+    from service.db import utcnow
+    from service.paging.reconcile import sweep
+
+    with tw_app.app_context():
+        sweep(now=utcnow())  # the empty level is due at once
+    tw_jobs()
+    assert [m.params["To"] for m in standin.messages] == [BACKUP]
+    k = kinds(client, backup)
+    assert "page.skipped" in k
+    assert "opened" not in k
+    sms_webhook(client, "START", WOLF, token=standin.auth_token)
+    declare(client, backup, title="again")
+    tw_jobs()
+    assert standin.messages[-1].params["To"] == WOLF
+
+
+def test_delivery_status_and_failure_escalates_with_voice_fallback(tw_app, tw_jobs, standin):
+    wolf, backup, legal = team(tw_app)
+    policy(
+        tw_app,
+        [
+            {"targets": [{"user_id": wolf["id"]}], "delay_seconds": 300},
+            {"targets": [{"user_id": backup["id"]}], "delay_seconds": 300},
+        ],
+    )
+    client = tw_app.test_client()
+    declare(client, wolf)
+    tw_jobs()
+    sid = standin.messages[0].sid
+    assert status_webhook(client, sid, "sent", token=standin.auth_token).status_code == 204
+    assert (
+        status_webhook(
+            client, sid, "undelivered", token=standin.auth_token, error_code="30003"
+        ).status_code
+        == 204
+    )
+    assert status_webhook(client, sid, "delivered", token=standin.auth_token).status_code == 204
+    tw_jobs()
+    assert [m.params["To"] for m in standin.messages] == [WOLF, BACKUP]  # escalated at once
+    assert [c.params["To"] for c in standin.calls] == [WOLF]  # and the Wolf is called
+    assert "<Gather" in standin.calls[0].params["Twiml"]
+    rows = pages(tw_app, 1)
+    assert rows[0][3] == "undelivered"  # a late "delivered" never moves it back
+    k = kinds(client, wolf)
+    assert "page.failed" in k and k.count("escalation.level") == 2
+
+
+def test_voice_keypad_acknowledges(tw_app, tw_jobs, standin):
+    from tests.support.twilio_standin import signed_webhook_headers
+
+    wolf, backup, legal = team(tw_app)
+    client = tw_app.test_client()
+    declare(client, wolf)
+    tw_jobs()
+    with tw_app.app_context():
+        page_id = db.session.scalar(select(Page.id).where(Page.user_id == wolf["id"]))
+    url = f"https://firebreak.test/webhooks/twilio/voice?page={page_id}"
+    params = {"AccountSid": standin.account_sid, "Digits": "1", "CallSid": "CA1"}
+    resp = client.post(
+        f"/webhooks/twilio/voice?page={page_id}",
+        data=params,
+        headers=signed_webhook_headers(standin.auth_token, url, params),
+    )
+    assert "acknowledged" in resp.get_data(as_text=True)
+    assert (
+        client.get("/api/v1/incidents/1", headers=wolf["headers"]).get_json()["status"]
+        == "acknowledged"
+    )

@@ -1,0 +1,91 @@
+"""Workers that run every job inside a Firebreak app context."""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Iterable
+from typing import Any
+
+from flask import Flask
+from rq import Queue
+from rq.serializers import JSONSerializer
+from rq.worker import SimpleWorker, Worker
+
+from service.queues import ALL_QUEUES, QueueName
+
+log = logging.getLogger(__name__)
+
+_app: Flask | None = None
+
+
+def bind_app(app: Flask) -> None:
+    """Make `app` the one jobs in this process run against."""
+    global _app
+    _app = app
+
+
+def current_app_for_jobs() -> Flask:
+    """The bound app, or one built from the environment on first use."""
+    global _app
+    if _app is None:
+        from service import create_app
+
+        _app = create_app()
+    return _app
+
+
+class _AppContextMixin:
+    """Run each job inside an app context (one DB session per job, closed after)."""
+
+    def perform_job(self, job: Any, queue: Queue, *args: Any, **kwargs: Any) -> bool:
+        app = current_app_for_jobs()
+        with app.app_context():
+            return super().perform_job(job, queue, *args, **kwargs)  # type: ignore[misc]
+
+
+class FirebreakWorker(_AppContextMixin, Worker):
+    """Forking worker: a crash in a job kills only the work horse."""
+
+    def main_work_horse(self, *args: Any, **kwargs: Any) -> None:
+        app = current_app_for_jobs()
+        with app.app_context():
+            from service.extensions import db
+
+            db.engine.dispose(close=False)  # never share the parent's connections
+        super().main_work_horse(*args, **kwargs)
+
+
+class FirebreakSimpleWorker(_AppContextMixin, SimpleWorker):
+    """In-process worker (tests, the demo)."""
+
+
+def queues_for(app: Flask, names: Iterable[str] = ()) -> list[Queue]:
+    """The RQ queues to listen on, most urgent first."""
+    from service.extensions import redis
+
+    with app.app_context():
+        connection = redis.client
+    chosen = [QueueName(n) for n in names] if names else list(ALL_QUEUES)
+    return [Queue(q.value, connection=connection, serializer=JSONSerializer) for q in chosen]
+
+
+def make_worker(app: Flask, *, queues: Iterable[str] = (), simple: bool = False) -> Worker:
+    """A worker bound to the app's Redis and the purpose queues."""
+    bind_app(app)
+    import workers.jobs  # noqa: F401 - imported once here, not in every forked work horse
+
+    qs = queues_for(app, queues)
+    cls = FirebreakSimpleWorker if simple else FirebreakWorker
+    return cls(qs, connection=qs[0].connection, serializer=JSONSerializer)
+
+
+def run_worker(
+    app: Flask, *, queues: Iterable[str] = (), burst: bool = False, with_scheduler: bool = True
+) -> bool:
+    """Run a worker until stopped (or until the queues are empty with burst)."""
+    worker = make_worker(
+        app, queues=queues, simple=os.environ.get("FIREBREAK_SIMPLE_WORKER") == "1"
+    )
+    log.info("worker %s on %s", worker.name, ", ".join(q.name for q in worker.queues))
+    return worker.work(burst=burst, with_scheduler=with_scheduler, logging_level="INFO")
