@@ -113,6 +113,7 @@ class Stack:
                 "bench",
             )
             self.tokens[role] = out.strip().splitlines()[-1].split(": ")[-1]
+        (ROOT / "benchmarks" / "out").mkdir(exist_ok=True)
         log = open(ROOT / "benchmarks" / "out" / "stack.log", "a")  # noqa: SIM115
         self.procs.append(
             subprocess.Popen(

@@ -4,6 +4,12 @@ Service: gunicorn (2 processes x 4 threads) on PostgreSQL + Redis, batches of 50
 30% repeated texts (retweets), sentiment scored by the service. Baseline: in one process,
 json.loads + marshmallow load of the documented schema + VADER on every text + a Redis
 pipeline of the bucket counters. Target: service >= 1.2x baseline; p99 batch latency <= 150 ms.
+
+The two are measured in alternating rounds (bare, service, service, bare, ...) on fresh batches
+each round (so no round finds the texts of an earlier one in the service's cache), and the
+medians are reported: a shared machine's load drifts, and back-to-back phases would bias the ratio.
+
+    cd benchmarks && ../.venv/bin/python ingest_throughput.py --rounds 5
 """
 
 from __future__ import annotations
@@ -11,7 +17,9 @@ from __future__ import annotations
 import argparse
 import http.client
 import json
+import os
 import random
+import statistics
 import threading
 import time
 from datetime import UTC, datetime, timedelta
@@ -21,7 +29,7 @@ from harness import BENCH_REDIS, Stack, load_texts, percentile
 BATCH = 500
 
 
-def make_batches(n: int, seed: int = 1) -> list[bytes]:
+def make_batches(n: int, seed: int = 1, tag: str = "") -> list[bytes]:
     """Pre-serialised batches: 30% of texts come from a small viral pool."""
     rng = random.Random(seed)
     texts = load_texts()
@@ -34,7 +42,7 @@ def make_batches(n: int, seed: int = 1) -> list[bytes]:
             text = (
                 rng.choice(viral)
                 if rng.random() < 0.3
-                else f"{texts[rng.randrange(len(texts))]} #r{b}x{i}"
+                else f"{texts[rng.randrange(len(texts))]} #r{tag}{b}x{i}"
             )
             items.append(
                 {
@@ -118,26 +126,50 @@ def service(
 
 
 def main() -> None:
-    """Run both, print and return the figures."""
+    """Run both in alternating rounds, print and return the figures."""
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--batches", type=int, default=60)
     parser.add_argument("--clients", type=int, default=2)
+    parser.add_argument("--rounds", type=int, default=5)
     args = parser.parse_args()
-    warm = make_batches(4, seed=99)
-    batches = make_batches(args.batches)
+    warm = make_batches(4, seed=99, tag="w")
+    bare_rates: list[float] = []
+    rates: list[float] = []
+    latencies: list[float] = []
+    ratios: list[float] = []
+    load_before = os.getloadavg()
     with Stack() as stack:
         service(stack, warm, args.clients, "warm")  # warm-up (imports, caches of the viral pool)
-        bare = bare_chain(batches)
-        rate, latencies = service(stack, batches, args.clients, "bench")
+        for r in range(args.rounds):
+            batches = make_batches(args.batches, seed=r + 1, tag=f"{r}-")
+            if r % 2 == 0:
+                bare = bare_chain(batches)
+                rate, lat = service(stack, batches, args.clients, f"bench{r}")
+            else:
+                rate, lat = service(stack, batches, args.clients, f"bench{r}")
+                bare = bare_chain(batches)
+            bare_rates.append(bare)
+            rates.append(rate)
+            latencies += lat
+            ratios.append(rate / bare)
+            print(
+                f"round {r}: bare {bare:.0f}/s service {rate:.0f}/s ratio {rate / bare:.2f} "
+                f"p99 {percentile(lat, 0.99) * 1000:.0f} ms",
+                flush=True,
+            )
     result = {
-        "bare_chain_mentions_per_s": round(bare),
-        "service_mentions_per_s": round(rate),
-        "ratio": round(rate / bare, 2),
+        "bare_chain_mentions_per_s": round(statistics.median(bare_rates)),
+        "service_mentions_per_s": round(statistics.median(rates)),
+        "ratio": round(statistics.median(rates) / statistics.median(bare_rates), 2),
+        "ratio_per_round": [round(x, 2) for x in ratios],
         "batch_latency_ms_p50": round(percentile(latencies, 0.5) * 1000, 1),
         "batch_latency_ms_p99": round(percentile(latencies, 0.99) * 1000, 1),
         "batches": args.batches,
+        "rounds": args.rounds,
         "batch_size": BATCH,
         "clients": args.clients,
+        "loadavg_1m_before_after": [round(load_before[0], 2), round(os.getloadavg()[0], 2)],
+        "cpus": os.cpu_count(),
     }
     print(json.dumps(result, indent=2))
 

@@ -36,11 +36,12 @@ REFERENCE = "ARTime"
 
 # Neighbouring settings, reported to show how sensitive the default is.
 SENSITIVITY: list[dict[str, Any]] = [
-    {"z_threshold": 4.0},
-    {"z_threshold": 5.0},
+    {"z_threshold": 3.0},
+    {"z_threshold": 4.5},
     {"rearm_seconds": 3600},
     {"rearm_seconds": 6 * 3600},
-    {"min_ratio": 5.0},
+    {"novelty_seconds": 86_400},
+    {"novelty_seconds": 3 * 86_400},
     {"seasonal_days": 0},
 ]
 

@@ -18,6 +18,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 BOLD, DIM, RESET = "\033[1m", "\033[2m", "\033[0m"
+DEMO_TWILIO_TOKEN = "demo-twilio-auth-token"
 
 
 def say(text: str) -> None:
@@ -46,6 +47,9 @@ class Demo:
             "FIREBREAK_PUBLIC_URL": self.base,
             "FIREBREAK_SECRET_KEY": "demo-only-secret",
             "FIREBREAK_SMS_BACKEND": "console",
+            "FIREBREAK_CONSOLE_OUTBOX_PATH": str(workdir / "outbox.jsonl"),
+            # the demo plays Twilio for SMS replies, so it signs webhooks with this token
+            "FIREBREAK_TWILIO_AUTH_TOKEN": DEMO_TWILIO_TOKEN,
             "FIREBREAK_LOG_LEVEL": "warning",
         }
         self.procs: list[subprocess.Popen] = []
@@ -55,8 +59,8 @@ class Demo:
     def prepare(self) -> None:
         """A fresh database and Redis db, migrated."""
         self.workdir.mkdir(parents=True, exist_ok=True)
-        for f in self.workdir.glob("firebreak.db*"):
-            f.unlink()
+        for f in (*self.workdir.glob("firebreak.db*"), self.workdir / "outbox.jsonl"):
+            f.unlink(missing_ok=True)
         import redis
 
         redis.Redis.from_url(self.env["FIREBREAK_REDIS_URL"]).flushdb()
@@ -80,13 +84,13 @@ class Demo:
         """Create a user with a token."""
         args = ["users", "create", "--name", name, "--roles", roles, "--token-name", "demo"]
         if phone:
-            args += ["--phone", phone]
+            args += ["--phone", phone, "--phone-verified"]
         out = self.cli(*args)
         self.ids[key] = int(out.split()[1].rstrip(":"))
         self.tokens[key] = out.strip().splitlines()[-1].split(": ")[-1]
 
     def start(self) -> None:
-        """Start gunicorn and an RQ worker (with its scheduler)."""
+        """Start gunicorn, an RQ worker (with its scheduler) and the reconciler."""
         log = open(self.workdir / "processes.log", "w")  # noqa: SIM115
         self.procs.append(
             subprocess.Popen(
@@ -104,15 +108,16 @@ class Demo:
                 stderr=log,
             )
         )
-        self.procs.append(
-            subprocess.Popen(
-                [str(ROOT / ".venv/bin/firebreak"), "worker"],
-                env=self.env,
-                cwd=ROOT,
-                stdout=log,
-                stderr=log,
+        for command in (["worker"], ["reconcile", "--loop"]):  # the sweep repairs lost timers
+            self.procs.append(
+                subprocess.Popen(
+                    [str(ROOT / ".venv/bin/firebreak"), *command],
+                    env=self.env,
+                    cwd=ROOT,
+                    stdout=log,
+                    stderr=log,
+                )
             )
-        )
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             try:
@@ -175,11 +180,15 @@ def main() -> None:
     demo.prepare()
     demo.person("admin", "Ada Admin", "admin")
     demo.person("wolf", "Winston Wolf", "wolf", "+14155550101")
+    demo.person("backup", "Bea Backup", "responder", "+14155550104")
     demo.person("legal", "Lena Legal", "legal", "+14155550102")
     demo.person("comms", "Colin Comms", "comms", "+14155550103")
     demo.person("reviewer", "Rita Reviewer", "reviewer")
     demo.person("ingest", "Listening tool", "ingest")
-    print("  people: Ada (admin), Winston (the Wolf), Lena (legal), Colin (comms), Rita (reviewer)")
+    print(
+        "  people: Ada (admin), Winston (the Wolf), Bea (backup), Lena (legal), Colin (comms),"
+        " Rita (reviewer)"
+    )
     say(f"Starting web (gunicorn) and worker (RQ) at {demo.base}")
     try:
         demo.start()
@@ -264,6 +273,23 @@ def run_story(demo: Demo) -> None:
         },
     )
     print("  monitor 'acme' (lexicon: explode/exploded/recall count as negative)")
+    demo.call(
+        "admin",
+        "POST",
+        "/escalation-policies",
+        json={
+            "key": "brand-on-call",
+            "name": "Brand on-call",
+            "is_default": True,
+            "levels": [
+                {"targets": [{"user_id": demo.ids["wolf"]}], "delay_seconds": 10},
+                {"targets": [{"user_id": demo.ids["backup"]}], "delay_seconds": 10},
+            ],
+            "notify": [{"role": "legal"}],
+            "repeat": 0,
+        },
+    )
+    print("  escalation: Winston (10 s), then Bea (10 s); legal is notified at open")
     say("Replaying a firestorm from samples/firestorm.jsonl")
     number = replay_firestorm(demo)
     incident = demo.call("reviewer", "GET", f"/incidents/{number}")
@@ -272,9 +298,9 @@ def run_story(demo: Demo) -> None:
     events = demo.call("reviewer", "GET", f"/incidents/{number}/timeline")["events"]
     for e in events[0]["data"].get("evidence", [])[:5]:
         print(f"  {e['reach']:>9,} followers  {e['sentiment']:+.2f}  {e['text'][:70]}")
-    say("The Wolf takes it")
+    page_and_escalate(demo, number)
+    say("The Wolf takes command")
     demo.call("wolf", "PUT", f"/incidents/{number}/roles/wolf", json={"user_id": demo.ids["wolf"]})
-    demo.call("wolf", "POST", f"/incidents/{number}/acknowledge", json={"note": "on it"})
     demo.call(
         "legal",
         "POST",
@@ -289,6 +315,72 @@ def run_story(demo: Demo) -> None:
     )
     say(f"Timeline of #{number}")
     demo.show_timeline(number)
+
+
+def outbox(demo: Demo) -> list[dict[str, Any]]:
+    """The SMS the console backend has 'sent' so far."""
+    import json
+
+    path = demo.workdir / "outbox.jsonl"
+    if not path.exists():
+        return []
+    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+
+
+def wait_for_sms(demo: Demo, to: str, timeout: float = 30.0) -> dict[str, Any]:
+    """The first SMS to `to`, waiting for it if needed."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        for m in outbox(demo):
+            if m["kind"] == "sms" and m["to"] == to:
+                return m
+        time.sleep(0.2)
+    raise SystemExit(f"no SMS to {to} within {timeout:.0f} s; see {demo.workdir}/processes.log")
+
+
+def reply_sms(demo: Demo, from_: str, body: str) -> str:
+    """Play Twilio: post a signed inbound SMS webhook; return the reply text."""
+    import re
+    import uuid
+
+    from service.paging.webhook_auth import sign_twilio_request
+
+    url = f"{demo.base}/webhooks/twilio/sms"
+    params = {
+        "From": from_,
+        "To": "+15005550006",
+        "Body": body,
+        "MessageSid": f"SM{uuid.uuid4().hex}",
+    }
+    sig = sign_twilio_request(DEMO_TWILIO_TOKEN, url, params)
+    resp = requests.post(url, data=params, headers={"X-Twilio-Signature": sig}, timeout=10)
+    if resp.status_code != 200:
+        raise SystemExit(f"SMS webhook -> {resp.status_code}: {resp.text}")
+    found = re.search(r"<Message>(.*?)</Message>", resp.text, re.S)
+    return found.group(1) if found else ""
+
+
+def page_and_escalate(demo: Demo, number: int) -> None:
+    """The pages go out, nobody answers, the next level is paged and answers by SMS."""
+    import re
+
+    phones = {"wolf": "+14155550101", "legal": "+14155550102", "backup": "+14155550104"}
+    say("Paging (console SMS backend; each message is also in var/demo/outbox.jsonl)")
+    opened = time.monotonic()
+    for who in ("wolf", "legal"):
+        m = wait_for_sms(demo, phones[who])
+        print(f"  SMS to {m['to']}: {m['body']}")
+    say("Winston does not answer: 10 s later the next level is paged")
+    m = wait_for_sms(demo, phones["backup"])
+    print(f"  +{time.monotonic() - opened:4.1f} s  SMS to {m['to']}: {m['body']}")
+    code = re.search(r"Reply (\d+)A ack", m["body"]).group(1)
+    say(f"Bea answers by SMS: {code}A")
+    print(f"  reply: {reply_sms(demo, phones['backup'], f'{code}A')}")
+    incident = demo.call("reviewer", "GET", f"/incidents/{number}")
+    print(f"  #{number} is {incident['status']}; escalation stopped")
+    for p in demo.call("reviewer", "GET", f"/incidents/{number}/pages"):
+        level = f"level {p['level']}" if p["level"] is not None else "notice"
+        print(f"  page {p['id']}: {p['user']:<13} {p['kind']:<7} {level:<8} {p['status']}")
 
 
 if __name__ == "__main__":

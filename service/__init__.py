@@ -50,6 +50,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     )
 
     import service.paging.wiring  # noqa: F401 - pages on open, stops on acknowledge
+    import service.playbooks.wiring  # noqa: F401 - attaches a playbook on open
     from service import health
     from service.auth.views import blp as users_blp
     from service.detection.views import blp as mentions_blp
@@ -58,6 +59,8 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from service.oncall.views import blp as oncall_blp
     from service.paging.views import blp as paging_blp
     from service.paging.webhooks import blp as webhooks_blp
+    from service.playbooks.views import blp as playbooks_blp
+    from service.statements.views import blp as statements_blp
     from service.timeline.views import blp as timeline_blp
 
     app.register_blueprint(health.blp)
@@ -70,6 +73,8 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         mentions_blp,
         oncall_blp,
         paging_blp,
+        statements_blp,
+        playbooks_blp,
     ):
         api.register_blueprint(blp)
 

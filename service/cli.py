@@ -204,11 +204,11 @@ def worker_command(queues: tuple[str, ...], burst: bool, with_scheduler: bool) -
 @click.option("--interval", default=15.0, show_default=True, help="seconds between sweeps")
 @with_appcontext
 def reconcile_command(loop: bool, interval: float) -> None:
-    """Sweep: run overdue escalations, re-queue lost sends, expire stuck pages."""
+    """Sweep: overdue escalations, lost sends, stuck pages, step and approval deadlines."""
     import time
 
     from service.db import utcnow
-    from service.paging.reconcile import sweep
+    from service.reconcile import sweep
 
     while True:
         done = sweep(now=utcnow())

@@ -11,4 +11,6 @@ def import_all() -> None:
     import service.monitors.models  # noqa: F401
     import service.oncall.models  # noqa: F401
     import service.paging.models  # noqa: F401
+    import service.playbooks.models  # noqa: F401
+    import service.statements.models  # noqa: F401
     import service.timeline.models  # noqa: F401

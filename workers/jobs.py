@@ -48,6 +48,6 @@ def escalate(incident_id: int, epoch: int, round_: int, level: int) -> bool:
 
 def reconcile() -> dict:
     """The periodic sweep (also run by `firebreak reconcile`)."""
-    from service.paging.reconcile import sweep
+    from service.reconcile import sweep
 
     return sweep(now=utcnow())

@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 import phonenumbers
 from flask import current_app, request
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 
 from service.api import abort
 from service.auth.models import ApiToken, User
@@ -89,7 +89,13 @@ def find_token(session: Session, *, secret: str, now: datetime) -> ApiToken | No
     """The live token for a secret, or None if unknown, revoked, expired or its user inactive."""
     if not secret.startswith(TOKEN_PREFIX) or len(secret) > 128:
         return None
-    token = session.scalar(select(ApiToken).where(ApiToken.token_hash == hash_token(secret)))
+    # the user and their roles in the same round trip: every request needs both
+    query = (
+        select(ApiToken)
+        .options(joinedload(ApiToken.user).joinedload(User.roles))
+        .where(ApiToken.token_hash == hash_token(secret))
+    )
+    token = session.scalars(query).unique().first()
     if token is None or token.revoked_at is not None or not token.user.active:
         return None
     if token.expires_at is not None and token.expires_at <= now:

@@ -7,6 +7,7 @@ import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import NamedTuple
 
 from redis import Redis
 
@@ -16,7 +17,9 @@ from redis import Redis
 #: Atomic, so a mention is either seen-and-counted or neither, however often a batch is retried.
 _RECORD = r"""
 local prefix, ttl, keep = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3])
+local pending, pending_ttl = ARGV[5], tonumber(ARGV[6])
 local out, agg, order, hours = {}, {}, {}, {}
+local fresh = 0
 local first = tonumber(redis.call('GET', prefix .. ':first') or '-1')
 local n = 0
 for line in string.gmatch(ARGV[4], '[^\n]+') do
@@ -46,6 +49,7 @@ for line in string.gmatch(ARGV[4], '[^\n]+') do
     if pos == '1' then a.pos = a.pos + 1 end
     if evidence ~= '' then a.ev[#a.ev + 1] = damage; a.ev[#a.ev + 1] = evidence end
     out[n] = 1
+    fresh = fresh + 1
   else
     out[n] = 0
   end
@@ -73,6 +77,12 @@ for _, bucket in ipairs(order) do
     redis.call('SET', prefix .. ':first', bucket)
   end
 end
+-- the evaluation request rides along: the last element says whether one must be queued
+local queue = 0
+if fresh > 0 and pending and pending ~= '' then
+  if redis.call('SET', pending, 1, 'NX', 'EX', pending_ttl) then queue = 1 end
+end
+out[n + 1] = queue
 return out
 """
 
@@ -93,8 +103,7 @@ return table.concat(out, ';')
 """
 
 
-@dataclass(frozen=True)
-class Scored:
+class Scored(NamedTuple):
     """A valid mention, scored and ready to count."""
 
     source: str
@@ -106,6 +115,10 @@ class Scored:
     created_at: datetime
     sentiment: float
     polarity: int
+
+
+#: one compact encoder, not one per evidence item (json.dumps with separators builds a new one)
+_compact = json.JSONEncoder(separators=(",", ":")).encode
 
 
 @dataclass(frozen=True)
@@ -149,24 +162,37 @@ class BucketStore:
 
     def record(self, monitor_id: int, mentions: Sequence[Scored]) -> list[bool]:
         """Count the mentions not seen before; True where one was new."""
+        return self.record_and_flag(monitor_id, mentions)[0]
+
+    def record_and_flag(
+        self,
+        monitor_id: int,
+        mentions: Sequence[Scored],
+        *,
+        pending_key: str = "",
+        pending_ttl: int = 10,
+    ) -> tuple[list[bool], bool]:
+        """Count the mentions; also SET NX `pending_key` if any was new (True if it was set)."""
         if not mentions:
-            return []
-        lines: list[str] = []
-        by_bucket: dict[int, list[Scored]] = {}
-        for m in mentions:
+            return [], False
+        size = self.bucket_seconds
+        stamps = [int(m.created_at.timestamp()) for m in mentions]
+        by_bucket: dict[int, list[tuple[float, int]]] = {}
+        for i, m in enumerate(mentions):
             if m.polarity < 0:
-                ts = int(m.created_at.timestamp())
-                by_bucket.setdefault(ts - ts % self.bucket_seconds, []).append(m)
-        candidates = {
-            id(m)
-            for group in by_bucket.values()
-            for m in sorted(group, key=damage, reverse=True)[: self.keep]
-        }
-        for m in mentions:
-            ident = hashlib.blake2b(f"{m.source}\x1f{m.source_id}".encode(), digest_size=12)
+                ts = stamps[i]
+                by_bucket.setdefault(ts - ts % size, []).append((damage(m), i))
+        candidates = set()
+        for group in by_bucket.values():
+            group.sort(key=lambda p: p[0], reverse=True)  # stable: ties keep batch order
+            candidates.update(i for _, i in group[: self.keep])
+        blake2b = hashlib.blake2b
+        lines: list[str] = []
+        for i, m in enumerate(mentions):
+            ident = blake2b(f"{m.source}\x1f{m.source_id}".encode(), digest_size=12).hexdigest()
             evidence = ""
-            if id(m) in candidates:
-                evidence = json.dumps(
+            if i in candidates:
+                evidence = _compact(
                     {
                         "source": m.source,
                         "source_id": m.source_id,
@@ -176,17 +202,24 @@ class BucketStore:
                         "url": m.url,
                         "created_at": m.created_at.astimezone(UTC).isoformat(),
                         "sentiment": round(m.sentiment, 4),
-                    },
-                    separators=(",", ":"),
+                    }
                 )
-            ts = int(m.created_at.timestamp())
+            ts = stamps[i]
             lines.append(
-                f"{ts - ts % 3600}\t{ident.hexdigest()}\t{ts - ts % self.bucket_seconds}\t"
+                f"{ts - ts % 3600}\t{ident}\t{ts - ts % size}\t"
                 f"{int(m.polarity < 0)}\t{int(m.polarity > 0)}\t{m.sentiment!r}\t{m.reach}\t"
                 f"{damage(m)!r}\t{evidence}"
             )
-        args = [self.prefix(monitor_id), self.ttl, self.keep, "\n".join(lines)]
-        return [bool(x) for x in self._record(args=args)]
+        args = [
+            self.prefix(monitor_id),
+            self.ttl,
+            self.keep,
+            "\n".join(lines),
+            pending_key,
+            pending_ttl,
+        ]
+        *flags, queue = self._record(args=args)
+        return [bool(x) for x in flags], bool(queue)
 
     def fetch(self, monitor_id: int, starts: Iterable[int]) -> list[Bucket]:
         """The buckets at these start times (zeros where none was written)."""

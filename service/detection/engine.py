@@ -11,11 +11,14 @@ Model (all windows are durations, so it runs on 60 s production buckets and 300 
   +-15 min of the same time of day on each of the previous 7 days. Medians ignore spikes
   until they last half the window; taking the larger of the two is conservative: a burst that
   is normal at this time of day, or has been the norm today, is not a surprise.
-* **Significance** is a robust z on the log scale: ``z = ln((obs+1)/(exp+1)) / s`` where
-  ``s = ln((q75+1)/(q25+1)) / 1.349`` from the quartiles of the last 24 h of counts (a
-  normal-equivalent sigma of log counts), floored. Noisy brands need bigger surges.
+* **Significance** is a count-model z on the log scale: ``z = ln((obs+1)/(exp+1)) / s`` with
+  ``s^2 = 1/(exp+1) + phi`` (Poisson part plus negative-binomial overdispersion ``phi``, taken
+  from the MAD of bucket-to-bucket log differences over the last 24 h, so the daily cycle does
+  not inflate it). Tiny counts keep a wide Poisson sigma; a jump from 2 to 84 still stands out.
+* **Novelty**: the observed count must beat every bucket of the last ``novelty_seconds``
+  (7 days): a burst no bigger than one seen this week is routine for the brand.
 * **Volume anomalous** when the observed count is at least ``min_volume_per_minute`` scaled
-  to the bucket, at least ``min_ratio`` times the expectation, and ``z >= z_threshold``.
+  to the bucket, at least ``min_ratio`` times the expectation, novel, and ``z >= z_threshold``.
 * **Negative shift** when the negative share exceeds its own 24 h baseline by
   ``negative_share_margin`` (and the excess is binomially significant), combined with the
   negative volume being anomalous by the same ratio/z rule, per ``negative_rule``.
@@ -24,18 +27,17 @@ Model (all windows are durations, so it runs on 60 s production buckets and 300 
 A partially filled current bucket is completed with the missing fraction of the previous
 bucket, so the observation always spans one bucket length and matches the baselines.
 
-**History the service must fetch** (:func:`required_bucket_starts`): the closed buckets of
-the last 24 h plus, for each of the previous 7 days, the buckets within +-15 min of the same
-time of day: 1,641 buckets at 60 s, 333 at 300 s. Missing buckets count as zero.
+**History the service must fetch** (:func:`required_bucket_starts`): every closed bucket of
+the last 7 days (novelty) plus 15 min before that (the day-7 seasonal slot): 10,095 buckets
+at 60 s, 2,019 at 300 s. Missing buckets count as zero.
 
 **Episodes** (:class:`EpisodeTracker`): one alarm opens an episode (an incident); nothing
 else opens until every evaluation has been calm (``z < 2`` and not anomalous) for 2 h.
 
 Why these defaults: 24 h median + 7-day same-slot median is the shortest history that covers
 a daily cycle and a weekly one without storing weeks; 3x and 20 mentions per 5 min are
-floors a responder would not want to be woken for below; z >= 4.5 is a one-sided normal tail
-of ~3e-6, i.e. well under one false alarm per monitor per month at one test per minute if the
-log counts were Gaussian (they are heavier-tailed, hence the ratio floor as well).
+floors a responder would not want to be woken for below; z >= 3.5 under the count model
+(ratio and novelty floors do most of the false-alarm control on heavy-tailed real series).
 """
 
 from __future__ import annotations
@@ -61,10 +63,12 @@ class DetectorConfig:
     min_volume_per_minute: float = 4.0  # volume floor: 4/min = 20 per 5-min bucket
     min_expected_per_minute: float = 0.2  # expectation floor, avoids ratios against ~0
     min_ratio: float = 3.0  # observed must be at least 3x expected
-    z_threshold: float = 4.5  # robust log-scale z needed to call volume anomalous
+    z_threshold: float = 3.5  # count-model log-scale z needed to call volume anomalous
     min_log_scale: float = 0.1  # floor on the log-scale sigma (very steady series)
-    negative_share_margin: float = 0.15  # share must beat its baseline by 15 points
-    negative_share_z: float = 3.0  # binomial z of that share increase
+    min_dispersion: float = 0.01  # floor on the overdispersion phi of the count model
+    novelty_seconds: int = 7 * DAY  # observed must exceed every bucket of this recent span
+    negative_share_margin: float = 0.10  # share must beat its baseline by 10 points
+    negative_share_z: float = 2.0  # binomial z of that share increase
     negative_rule: str = "share_and_volume"  # one of NEGATIVE_RULES
     volume_only: bool = False  # counts only (NAB): fire on volume alone
     calm_z: float = 2.0  # episode: a bucket is calm when z < calm_z and not anomalous
@@ -75,7 +79,12 @@ class DetectorConfig:
         b = self.bucket_seconds
         if b <= 0 or DAY % b:
             raise ValueError(f"bucket_seconds must divide a day, got {b}")
-        for name in ("recent_seconds", "seasonal_halfwidth_seconds", "rearm_seconds"):
+        for name in (
+            "recent_seconds",
+            "seasonal_halfwidth_seconds",
+            "rearm_seconds",
+            "novelty_seconds",
+        ):
             if getattr(self, name) < 0 or getattr(self, name) % b:
                 raise ValueError(f"{name} must be a non-negative multiple of bucket_seconds")
         if self.recent_seconds < 2 * b:
@@ -160,7 +169,8 @@ def bucket_start(ts: datetime, config: DetectorConfig) -> datetime:
 def history_offsets(config: DetectorConfig) -> list[int]:
     """Offsets in seconds (negative, ascending) of the closed buckets assess() reads."""
     b = config.bucket_seconds
-    offs = {-k * b for k in range(1, config.recent_seconds // b + 1)}
+    span = max(config.recent_seconds, config.novelty_seconds)
+    offs = {-k * b for k in range(1, span // b + 1)}
     half = config.seasonal_halfwidth_seconds // b
     for d in range(1, config.seasonal_days + 1):
         offs.update(-d * DAY + j * b for j in range(-half, half + 1))
@@ -191,6 +201,26 @@ def _quantile(s: list[float], q: float) -> float:
 def _log_z(obs: float, exp: float, scale: float) -> float:
     """Robust log-scale z of an observed count against an expected one."""
     return math.log((obs + 1.0) / (exp + 1.0)) / scale
+
+
+def _log_scale(
+    by_start: Mapping[int, BucketAgg],
+    span: range,
+    zero: BucketAgg,
+    level: float,
+    expected: float,
+    config: DetectorConfig,
+) -> float:
+    """Sigma of ln(count+1) at ``expected``: Poisson part 1/(exp+1) plus overdispersion phi.
+
+    phi comes from the bucket-to-bucket noise of the last 24 h (MAD of first differences of
+    log counts, so the daily cycle does not inflate it) minus its Poisson part at ``level``.
+    """
+    seq = [math.log(by_start.get(t, zero).count + 1.0) for t in span]
+    diffs = sorted(abs(x - y) for x, y in zip(seq, seq[1:], strict=False))
+    sd = 1.4826 * _quantile(diffs, 0.5) / math.sqrt(2.0) if diffs else 0.0
+    phi = max(sd * sd - 1.0 / (level + 1.0), config.min_dispersion)
+    return max(math.sqrt(phi + 1.0 / (expected + 1.0)), config.min_log_scale)
 
 
 def assess(
@@ -244,8 +274,7 @@ def assess(
     recent_exp = _quantile(counts, 0.5) if counts else 0.0
     seasonal_exp = _median(seasonal) if seasonal else None
     expected = max(recent_exp, seasonal_exp or 0.0, floor)
-    q25, q75 = (_quantile(counts, 0.25), _quantile(counts, 0.75)) if counts else (0.0, 0.0)
-    scale = max(math.log((q75 + 1.0) / (q25 + 1.0)) / 1.349, config.min_log_scale)
+    scale = _log_scale(by_start, span, zero, recent_exp, expected, config)
     z = _log_z(obs, expected, scale)
     ratio = obs / expected
 
@@ -253,8 +282,13 @@ def assess(
     if warming:
         reasons.append("warming up")
     vol_ok = obs >= config.per_bucket(config.min_volume_per_minute)
+    nov_lo = max(cur - config.novelty_seconds, first)
+    peak = max(
+        (h.count for h in map(by_start.get, range(cur - b, nov_lo - 1, -b)) if h), default=0.0
+    )
+    novel = obs > peak
     volume_anomalous = (
-        not warming and vol_ok and ratio >= config.min_ratio and z >= config.z_threshold
+        not warming and vol_ok and novel and ratio >= config.min_ratio and z >= config.z_threshold
     )
     if volume_anomalous:
         reasons.append(f"volume {obs:.0f} vs expected {expected:.1f} ({ratio:.1f}x, z={z:.1f})")

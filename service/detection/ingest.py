@@ -34,6 +34,8 @@ class Report:
 
     statuses: list[str] = field(default_factory=list)
     errors: list[dict[str, Any]] = field(default_factory=list)
+    #: whether this batch set the monitor's evaluation-pending flag (so must queue one)
+    evaluation_due: bool = False
 
     def count(self, status: str) -> int:
         """How many items ended with this status."""
@@ -124,10 +126,16 @@ def ingest(
     store: BucketStore,
     lexicon: Mapping[str, float] | None = None,
     limits: Limits = Limits(),
+    pending_key: str = "",
+    pending_ttl: int = 10,
 ) -> Report:
-    """Validate, score and count a batch; valid items are counted even if others are bad."""
+    """Validate, score and count a batch; valid items are counted even if others are bad.
+
+    Each distinct text is scored once per batch; with `pending_key`, the same Redis call that
+    counts the batch also sets that flag if anything was new (see Report.evaluation_due).
+    """
     report = Report(statuses=["rejected"] * len(items))
-    scored: list[Scored] = []
+    valid: list[dict] = []
     positions: list[int] = []
     seen_in_batch: set[tuple[str, str]] = set()
     for index, raw in enumerate(items):
@@ -140,12 +148,22 @@ def ingest(
             report.statuses[index] = "duplicate"
             continue
         seen_in_batch.add(ident)
+        valid.append(clean)
+        positions.append(index)
+    scores: dict[str, float] = {}
+    scored: list[Scored] = []
+    for clean in valid:
         value = clean["sentiment"]
         if value is None:
-            value = scorer.score(clean["text"], lexicon=lexicon)
+            text = clean["text"]
+            value = scores.get(text)
+            if value is None:
+                value = scores[text] = scorer.score(text, lexicon=lexicon)
         clean["sentiment"] = value
         scored.append(Scored(**clean, polarity=polarity(value)))
-        positions.append(index)
-    for index, new in zip(positions, store.record(monitor_id, scored), strict=True):
+    flags, report.evaluation_due = store.record_and_flag(
+        monitor_id, scored, pending_key=pending_key, pending_ttl=pending_ttl
+    )
+    for index, new in zip(positions, flags, strict=True):
         report.statuses[index] = "accepted" if new else "duplicate"
     return report

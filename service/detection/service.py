@@ -79,15 +79,22 @@ def ingest_batch(app: Flask, *, monitor: Monitor, items: Sequence[Any], now: dat
         store=store(),
         lexicon=monitor.lexicon or None,
         limits=Limits(horizon=HORIZON),
+        pending_key=pending_key(monitor.id),
+        pending_ttl=PENDING_TTL_SECONDS,
     )
-    if report.count("accepted"):
-        request_evaluation(monitor.id)
+    if report.evaluation_due:  # the pending flag was set in the same Redis call as the counts
+        enqueue_now(Deferred(QueueName.DETECT, "workers.jobs.detect", (monitor.id,)))
     return report
+
+
+def pending_key(monitor_id: int) -> str:
+    """The Redis flag saying an evaluation of the monitor is queued."""
+    return f"fb:detect-pending:{monitor_id}"
 
 
 def request_evaluation(monitor_id: int) -> None:
     """Queue one evaluation of the monitor unless one is already waiting."""
-    if redis.client.set(f"fb:detect-pending:{monitor_id}", 1, nx=True, ex=PENDING_TTL_SECONDS):
+    if redis.client.set(pending_key(monitor_id), 1, nx=True, ex=PENDING_TTL_SECONDS):
         enqueue_now(Deferred(QueueName.DETECT, "workers.jobs.detect", (monitor_id,)))
 
 

@@ -66,8 +66,14 @@ class PageSchema(ma.Schema):
     user = ma.fields.Function(lambda p: p.user.name)
     kind = ma.fields.String()
     channel = ma.fields.String()
-    level = ma.fields.Integer(allow_none=True)
-    round = ma.fields.Integer(allow_none=True)
+    level = ma.fields.Function(
+        lambda p: None if p.level is None else p.level + 1,
+        metadata={"type": "integer", "description": "escalation level, 1-based"},
+    )
+    round = ma.fields.Function(
+        lambda p: None if p.round is None else p.round + 1,
+        metadata={"type": "integer", "description": "escalation round, 1-based"},
+    )
     reply_code = ma.fields.Integer(allow_none=True)
     status = ma.fields.String()
     attempts = ma.fields.Integer()

@@ -147,8 +147,8 @@ def new_page(
             "user_id": user.id,
             "kind": kind,
             "channel": channel,
-            "level": page.level,
-            "round": page.round,
+            "level": None if page.level is None else page.level + 1,  # 1-based, as people count
+            "round": None if page.round is None else page.round + 1,
         },
     )
     job = "workers.jobs.call_page" if channel == "voice" else "workers.jobs.deliver"

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import email.utils
 import ipaddress
-import itertools
 import json
 import logging
 import threading
 import time
+import uuid
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -326,7 +326,6 @@ class ConsoleSender:
         self.outbox_path = Path(outbox_path) if outbox_path else None
         self.records: list[dict[str, Any]] = []
         self._by_key: dict[tuple[str, str], SendResult] = {}
-        self._ids = itertools.count(1)
         self._lock = threading.Lock()
 
     @property
@@ -345,7 +344,7 @@ class ConsoleSender:
             existing = self._by_key.get((kind, idempotency_key))
             if existing is not None:
                 return existing
-            provider_id = f"CONSOLE-{next(self._ids)}"
+            provider_id = f"CONSOLE-{uuid.uuid4().hex[:16]}"  # unique across worker forks
             segments = count_segments(fields["body"]) if kind == "sms" else None
             record = {
                 "kind": kind,

@@ -40,6 +40,13 @@ class EventKind(StrEnum):
     STEP_CHANGED = "step.changed"
     STEP_REMINDER = "step.reminder"
     STATEMENT = "statement.event"
+    STATEMENT_DRAFTED = "statement.drafted"
+    STATEMENT_SUBMITTED = "statement.submitted"
+    STATEMENT_APPROVED = "statement.approved"
+    STATEMENT_REJECTED = "statement.rejected"
+    STATEMENT_PUBLISHED = "statement.published"
+    STATEMENT_REMINDER = "statement.reminder"
+    STATEMENT_ESCALATED = "statement.escalated"
 
 
 class TimelineEvent(Base):

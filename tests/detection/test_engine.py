@@ -46,12 +46,15 @@ def test_required_starts_cover_24h_and_seven_daily_slots() -> None:
         assert T0 - timedelta(days=d, minutes=15) in starts
         assert T0 - timedelta(days=d) + timedelta(minutes=15) in starts
     assert min(starts) == T0 - timedelta(days=7, minutes=15)
-    assert len(starts) == len(set(starts)) == 1440 + 15 + 6 * 31  # day 1 overlaps the 24 h window
+    # the 7-day novelty span covers every bucket; day 7's slot adds 15 min before it
+    assert len(starts) == len(set(starts)) == 7 * 1440 + 15
+    narrow = required_bucket_starts(now, replace(CFG, novelty_seconds=86_400))
+    assert len(narrow) == 1440 + 15 + 6 * 31  # day 1 overlaps the 24 h window
 
 
 def test_offsets_scale_with_bucket_length() -> None:
     offs = history_offsets(replace(CFG, bucket_seconds=300))
-    assert len(offs) == 288 + 3 + 6 * 7
+    assert len(offs) == 7 * 288 + 3  # the 7-day novelty span covers every bucket
     assert all(o % 300 == 0 and o < 0 for o in offs)
 
 
@@ -128,7 +131,7 @@ def test_episode_tracker_one_alarm_per_surge_then_rearms() -> None:
     tracker = EpisodeTracker(cfg)
     opened = []
     t = T0
-    plan = [400] * 20 + [20] * 150 + [400] * 5
+    plan = [400] * 20 + [20] * 150 + [900] * 5  # the second surge beats the first (novel)
     for c in plan:
         cur = BucketAgg(t, c)
         a = assess(hist, cur, t + timedelta(minutes=1), cfg, data_start=T0 - timedelta(hours=30))

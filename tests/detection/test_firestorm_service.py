@@ -19,7 +19,6 @@ def replay(client, admin, people, clock, run_jobs):
         json={
             "key": "acme",
             "name": "Acme Kettles",
-            "detector": {"negative_share_margin": 0.1, "negative_share_z": 2.0},
         },
         headers=admin["headers"],
     )

@@ -179,3 +179,33 @@ def test_fast_validator_agrees_with_the_documented_schema():
         fast, _errors = validate_item(case, now=now, limits=Limits())
         reference = schema.validate(case)
         assert (fast is not None) == (not reference), (case, reference)
+
+
+def test_repeated_texts_scored_once_per_batch_and_evaluation_queued_once(app, client, acme, feeder):
+    """A batch scores each distinct text once and queues one evaluation, not one per batch."""
+    from service.detection import sentiment
+
+    calls: list[str] = []
+
+    class Counting:
+        def score(self, text, *, lexicon=None):
+            calls.append(text)
+            return -0.8
+
+    previous = sentiment.default_scorer()
+    sentiment.install_scorer(Counting())
+    try:
+        batch = {"mentions": [mention(i, text=f"awful {i % 3}") for i in range(12)]}
+        body = client.post(
+            "/api/v1/monitors/acme/mentions", json=batch, headers=feeder["headers"]
+        ).get_json()
+        assert body["accepted"] == 12 and sorted(calls) == ["awful 0", "awful 1", "awful 2"]
+        with app.app_context():
+            assert len(redis.client.keys("fb:detect-pending:*")) == 1
+        again = {"mentions": [mention(i) for i in range(12, 14)]}
+        second = client.post(
+            "/api/v1/monitors/acme/mentions", json=again, headers=feeder["headers"]
+        )
+        assert second.get_json()["accepted"] == 2  # counted; the pending evaluation covers it
+    finally:
+        sentiment.install_scorer(previous)

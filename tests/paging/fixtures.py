@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -12,13 +13,14 @@ from typing import Any
 
 import pytest
 from flask import Flask
+from sqlalchemy import select
 
 from service import create_app
 from service.auth import service as auth
 from service.auth.roles import Role
 from service.db import utcnow
 from service.extensions import db
-from service.paging.models import EscalationPolicy
+from service.paging.models import EscalationPolicy, Page
 from tests.conftest import PUBLIC_URL, TEST_DATABASE_URL, TEST_REDIS_URL, settings_for_tests
 from tests.support.twilio_standin import TwilioStandIn, signed_webhook_headers
 
@@ -126,6 +128,15 @@ def status_webhook(client, sid: str, status: str, *, token: str, error_code: str
     )
 
 
+def _children(pid: int) -> list[int]:
+    """The child processes of `pid` (Linux /proc)."""
+    try:
+        text = Path(f"/proc/{pid}/task/{pid}/children").read_text()
+    except OSError:
+        return []
+    return [int(c) for c in text.split()]
+
+
 class WorkerProcess:
     """A real `firebreak worker` process (forking, with the RQ scheduler)."""
 
@@ -151,13 +162,32 @@ class WorkerProcess:
             env=env,
             cwd=ROOT,
             stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
+            stderr=open(os.environ.get("FIREBREAK_TEST_WORKER_LOG", os.devnull), "a"),  # noqa: SIM115
         )
 
+    def wait_ready(self, timeout: float = 30.0) -> None:
+        """Wait until this worker has registered with Redis and is idle."""
+        import redis as _redis
+        from rq import Worker
+
+        conn = _redis.Redis.from_url(TEST_REDIS_URL)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            for w in Worker.all(connection=conn):
+                if w.pid == self.proc.pid and w.get_state() == "idle":
+                    return
+            time.sleep(0.05)
+        raise AssertionError(f"worker {self.proc.pid} did not start within {timeout}s")
+
     def stop(self, *, kill: bool = False) -> None:
-        """SIGTERM (warm shutdown) or SIGKILL."""
+        """SIGTERM (warm shutdown), or SIGKILL to the worker and its work horse at once."""
         if self.proc.poll() is None:
-            (self.proc.kill if kill else self.proc.terminate)()
+            if kill:  # the work horse first (RQ puts it in a session of its own), then the worker
+                for child in _children(self.proc.pid):
+                    os.kill(child, signal.SIGKILL)
+                self.proc.kill()
+            else:
+                self.proc.terminate()
             try:
                 self.proc.wait(timeout=15)
             except subprocess.TimeoutExpired:
@@ -188,3 +218,38 @@ def wait_for(predicate, timeout: float = 10.0, interval: float = 0.05) -> Any:
             return value
         time.sleep(interval)
     raise AssertionError(f"timed out after {timeout}s waiting for {predicate}")
+
+
+# --- a team, incidents, and what happened to them ------------------------------------------
+
+WOLF, BACKUP, LEGAL = "+14155550101", "+14155550102", "+14155550103"
+
+
+def team(app):
+    wolf = contact(app, "Winston Wolf", {Role.WOLF}, WOLF)
+    backup = contact(app, "Bea Backup", {Role.WOLF}, BACKUP)
+    legal = contact(app, "Lena Legal", {Role.LEGAL}, LEGAL)
+    return wolf, backup, legal
+
+
+def declare(client, who, title="Exploding kettle video", severity="sev1"):
+    resp = client.post(
+        "/api/v1/incidents", json={"title": title, "severity": severity}, headers=who["headers"]
+    )
+    assert resp.status_code == 201, resp.get_json()
+    return resp.get_json()["number"]
+
+
+def pages(app, number=None):
+    with app.app_context():
+        query = select(Page).order_by(Page.id)
+        if number is not None:
+            query = query.where(Page.incident_id == number)
+        return [
+            (p.user.name, p.kind, p.channel, p.status, p.level) for p in db.session.scalars(query)
+        ]
+
+
+def kinds(client, who, number=1):
+    events = client.get(f"/api/v1/incidents/{number}/timeline", headers=who["headers"]).get_json()
+    return [e["kind"] for e in events["events"]]

@@ -252,14 +252,16 @@ def test_console_sender_records_list_and_jsonl(tmp_path, capsys) -> None:
     first = sender.send_sms(to=TO, body="€ crisis", status_callback=CALLBACK, idempotency_key="a")
     again = sender.send_sms(to=TO, body="€ crisis", status_callback=CALLBACK, idempotency_key="a")
     call = sender.place_call(to=TO, twiml="<Response/>", status_callback=None, idempotency_key="a")
-    assert first == again == SendResult("CONSOLE-1", "delivered", 1, 201)
-    assert call.provider_id == "CONSOLE-2" and call.segments is None
+    assert first == again == SendResult(first.provider_id, "delivered", 1, 201)
+    assert first.provider_id.startswith("CONSOLE-")  # unique across forked workers
+    assert call.provider_id.startswith("CONSOLE-") and call.provider_id != first.provider_id
+    assert call.segments is None
     assert [m["body"] for m in sender.messages] == ["€ crisis"]
     assert [c["twiml"] for c in sender.calls] == ["<Response/>"]
     lines = [json.loads(line) for line in outbox.read_text(encoding="utf-8").splitlines()]
     assert [(r["kind"], r["provider_id"], r["to"]) for r in lines] == [
-        ("sms", "CONSOLE-1", TO),
-        ("call", "CONSOLE-2", TO),
+        ("sms", first.provider_id, TO),
+        ("call", call.provider_id, TO),
     ]
     assert lines[0]["status_callback"] == CALLBACK and lines[0]["idempotency_key"] == "a"
     assert capsys.readouterr().out == ""

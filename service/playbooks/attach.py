@@ -1,0 +1,165 @@
+"""Choosing a playbook for an incident and attaching its exact content (a frozen run)."""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from service.auth.models import User
+from service.errors import Conflict, Invalid, InvalidTransition
+from service.incidents.models import OPEN_STATUSES, Incident
+from service.playbooks.format import Playbook
+from service.playbooks.models import PlaybookRun, StepRun, StepState
+from service.playbooks.runs import ENGINE, Forbidden, _due_at, advance, current_run, is_lead
+from service.playbooks.safe_yaml import load_yaml
+from service.timeline import service as timeline
+from service.timeline.models import EventKind
+from service.timeline.service import Actor
+
+log = logging.getLogger(__name__)
+S = StepState
+
+
+def choose(incident: Incident) -> tuple[Playbook | None, str]:
+    """The playbook for an incident and why: the monitor's named one, a trigger, the default."""
+    from service.playbooks.store import registry
+
+    reg = registry()
+    monitor = incident.monitor
+    if monitor is not None and monitor.playbook_id:
+        try:
+            return reg.get(monitor.playbook_id), f"named by monitor {monitor.key}"
+        except KeyError:
+            log.warning("monitor %s names unknown playbook %r", monitor.key, monitor.playbook_id)
+    key = monitor.key if monitor is not None else None
+    tags = list(monitor.tags or []) if monitor is not None else []
+    chosen = reg.choose(severity=incident.severity, monitor_key=key, tags=tags)
+    if chosen is None:
+        return None, "no playbook loaded"
+    lowered = frozenset(t.lower() for t in tags)
+    matched = chosen.match_score(incident.severity, key, lowered) is not None
+    return chosen, "matched its triggers" if matched else "the default playbook"
+
+
+def attach(
+    session: Session,
+    *,
+    incident: Incident,
+    playbook: Playbook,
+    actor: Actor,
+    now: datetime,
+    reason: str,
+) -> PlaybookRun:
+    """Freeze `playbook` onto the incident (replacing the current run); the caller commits."""
+    import hashlib
+
+    content, _lines = load_yaml(playbook.source_text, playbook.source)
+    old = current_run(session, incident_id=incident.id)
+    if old is not None:
+        old.replaced_at = now
+        session.flush()
+    run = PlaybookRun(
+        incident_id=incident.id,
+        playbook_id=playbook.id,
+        version=playbook.version,
+        title=playbook.title,
+        source_name=playbook.source[-300:],
+        source_sha256=hashlib.sha256(playbook.source_text.encode()).hexdigest(),
+        source_text=playbook.source_text,
+        content=content,
+        reason=reason[:200],
+        attached_at=now,
+        attached_by_id=actor.user_id,
+    )
+    for position, step in enumerate(content["steps"], start=1):
+        run.steps.append(
+            StepRun(
+                incident_id=incident.id,
+                step_id=step["id"],
+                position=position,
+                owner=step["owner"],
+                optional=bool(step.get("optional", False)),
+                state=S.PENDING.value,
+                due_at=_due_at(step, incident=incident, ready_at=None),
+                updated_at=now,
+            )
+        )
+    session.add(run)
+    session.flush()
+    data: dict[str, Any] = {
+        "run_id": run.id,
+        "playbook_id": run.playbook_id,
+        "version": run.version,
+        "title": run.title,
+        "sha256": run.source_sha256,
+        "reason": run.reason,
+        "steps": len(run.steps),
+    }
+    if old is not None:
+        data["replaces"] = {
+            "run_id": old.id,
+            "playbook_id": old.playbook_id,
+            "version": old.version,
+        }
+    timeline.append(
+        session, incident_id=incident.id, kind=EventKind.PLAYBOOK_ATTACHED, actor=actor, data=data
+    )
+    advance(session, run=run, incident=incident, actor=actor, now=now, defer=actor is ENGINE)
+    return run
+
+
+def attach_on_open(session: Session, *, incident: Incident, now: datetime) -> PlaybookRun | None:
+    """Attach the chosen playbook to a newly opened incident (inside its transaction)."""
+    playbook, why = choose(incident)
+    if playbook is None:
+        log.warning("incident #%s opened but no playbook is loaded", incident.id)
+        return None
+    return attach(session, incident=incident, playbook=playbook, actor=ENGINE, now=now, reason=why)
+
+
+def attach_on_demand(
+    session: Session,
+    *,
+    incident: Incident,
+    user: User,
+    playbook_id: str | None,
+    replace: bool,
+    reason: str | None,
+    now: datetime,
+) -> PlaybookRun:
+    """Attach (or, with replace, swap) a playbook by hand: an admin or the incident's Wolf."""
+    from service.playbooks.store import registry
+
+    if not is_lead(user, incident):
+        raise Forbidden("only an admin or the incident's Wolf may attach a playbook")
+    if incident.status not in OPEN_STATUSES:
+        raise InvalidTransition(f"incident #{incident.id} is {incident.status}; attach nothing")
+    if playbook_id is None:
+        playbook, why = choose(incident)
+        if playbook is None:
+            raise Conflict("no playbook is loaded; check PLAYBOOKS_DIR")
+    else:
+        try:
+            playbook, why = registry().get(playbook_id), "chosen by hand"
+        except KeyError:
+            raise Invalid(f"no valid playbook {playbook_id!r}", field="playbook_id") from None
+    old = current_run(session, incident_id=incident.id)
+    if old is not None and not replace:
+        raise Conflict(
+            f"incident #{incident.id} already runs {old.playbook_id} v{old.version}; "
+            "send replace: true to replace it",
+            playbook_id=old.playbook_id,
+        )
+    if (
+        old is not None
+        and old.playbook_id == playbook.id
+        and old.source_text == playbook.source_text
+    ):
+        raise Conflict(f"{playbook.id} v{playbook.version} is already attached, unchanged")
+    text = f"{why}: {reason}" if reason else why
+    return attach(
+        session, incident=incident, playbook=playbook, actor=Actor.of(user), now=now, reason=text
+    )

@@ -1,0 +1,343 @@
+"""Playbook runs: attach a playbook to an incident and move its steps along.
+
+Step states: pending -> ready (every depends_on done or skipped) -> in_progress -> done,
+skipped (reason) or blocked (reason). Rules are in docs/playbooks.md ("Runs").
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from service.auth.models import User
+from service.auth.roles import Role
+from service.errors import Conflict, DomainError, Invalid, InvalidTransition, NotFound
+from service.incidents.models import Incident, IncidentRole
+from service.playbooks.model import parse_duration
+from service.playbooks.models import FINISHED, PlaybookRun, StepNote, StepRun, StepState
+from service.timeline import service as timeline
+from service.timeline.models import EventKind
+from service.timeline.service import Actor
+
+log = logging.getLogger(__name__)
+
+ENGINE = Actor.system("playbooks")
+S = StepState
+
+
+class Forbidden(DomainError):
+    """The user may not act on this step or run."""
+
+    status = 403
+    type = "forbidden"
+
+
+class StatementNotApproved(Conflict):
+    """The step needs an approved statement and the incident has none yet."""
+
+    type = "statement-not-approved"
+
+
+@dataclass(frozen=True)
+class Rule:
+    """A step action: the states it starts from and the state it leads to."""
+
+    sources: tuple[StepState, ...]
+    target: StepState
+
+
+RULES = {
+    "start": Rule((S.READY, S.BLOCKED), S.IN_PROGRESS),
+    "done": Rule((S.READY, S.IN_PROGRESS, S.BLOCKED), S.DONE),
+    "skip": Rule((S.PENDING, S.READY, S.IN_PROGRESS, S.BLOCKED), S.SKIPPED),
+    "block": Rule((S.READY, S.IN_PROGRESS), S.BLOCKED),
+    "reopen": Rule((S.DONE, S.SKIPPED), S.IN_PROGRESS),
+}
+ACTIONS = tuple(RULES)
+
+
+def current_run(session: Session, *, incident_id: int) -> PlaybookRun | None:
+    """The playbook run attached to an incident now (not replaced), if any."""
+    return session.scalar(
+        select(PlaybookRun).where(
+            PlaybookRun.incident_id == incident_id, PlaybookRun.replaced_at.is_(None)
+        )
+    )
+
+
+def statement_policy(session: Session, *, incident_id: int) -> dict[str, Any] | None:
+    """The attached playbook's `statements` section, normalised; None if no run or no section.
+
+    {"approvals": [roles], "approval_due_seconds": int | None, "checklist": [{"id", "text"}]}
+    """
+    run = current_run(session, incident_id=incident_id)
+    section = (run.content or {}).get("statements") if run is not None else None
+    if not isinstance(section, dict):
+        return None
+    due = section.get("approval_due")
+    return {
+        "approvals": [str(role) for role in section.get("approvals") or []],
+        "approval_due_seconds": int(parse_duration(due).total_seconds()) if due else None,
+        "checklist": [
+            {"id": str(item["id"]), "text": str(item["text"])}
+            for item in section.get("checklist") or []
+        ],
+    }
+
+
+# -- the frozen content ---------------------------------------------------------------------
+
+
+def definitions(run: PlaybookRun) -> dict[str, dict[str, Any]]:
+    """The run's step definitions (as attached), by step id."""
+    return {step["id"]: step for step in run.content.get("steps", [])}
+
+
+def due_of(definition: dict[str, Any]) -> tuple[timedelta, str]:
+    """A step's due as (duration, anchor): anchor "opened" or "ready"."""
+    raw = definition["due"]
+    if isinstance(raw, dict):
+        return parse_duration(raw["after"]), raw.get("from", "opened")
+    return parse_duration(raw), "opened"
+
+
+def _due_at(definition: dict[str, Any], *, incident: Incident, ready_at: datetime | None):
+    after, anchor = due_of(definition)
+    if anchor == "opened":
+        return incident.opened_at + after
+    return ready_at + after if ready_at is not None else None
+
+
+# -- steps ----------------------------------------------------------------------------------
+
+
+def is_lead(user: User, incident: Incident) -> bool:
+    """An admin, or the incident's Wolf (any Wolf while none is assigned)."""
+    roles = user.role_set
+    if Role.ADMIN in roles:
+        return True
+    wolf = incident.assignee(IncidentRole.WOLF)
+    return wolf.id == user.id if wolf is not None else Role.WOLF in roles
+
+
+def may_act(user: User, incident: Incident, step: StepRun) -> bool:
+    """The step's owner role, the incident's Wolf, or an admin."""
+    if is_lead(user, incident):
+        return True
+    return step.owner != Role.WOLF.value and step.owner in {r.value for r in user.role_set}
+
+
+def find_step(run: PlaybookRun, ref: str) -> StepRun:
+    """A step by id or by its 1-based position ("3")."""
+    for step in run.steps:
+        if step.step_id == ref or (ref.isdigit() and step.position == int(ref)):
+            return step
+    raise NotFound(f"playbook {run.playbook_id} has no step {ref!r}")
+
+
+def run_of(session: Session, incident: Incident) -> PlaybookRun:
+    """The current run, or NotFound."""
+    run = current_run(session, incident_id=incident.id)
+    if run is None:
+        raise NotFound(f"incident #{incident.id} has no playbook attached")
+    return run
+
+
+def _change(
+    session: Session,
+    step: StepRun,
+    target: StepState,
+    *,
+    actor: Actor,
+    now: datetime,
+    reason: str | None = None,
+    **extra: Any,
+) -> None:
+    source = step.state
+    step.state, step.updated_at = target.value, now
+    if actor.user_id is not None:
+        step.acted_by_id = actor.user_id
+    data: dict[str, Any] = {
+        "run_id": step.run_id,
+        "step": step.step_id,
+        "position": step.position,
+        "from": source,
+        "to": target.value,
+        **extra,
+    }
+    if reason:
+        data["reason"] = reason
+    timeline.append(
+        session, incident_id=step.incident_id, kind=EventKind.STEP_CHANGED, actor=actor, data=data
+    )
+
+
+def advance(
+    session: Session,
+    *,
+    run: PlaybookRun,
+    incident: Incident,
+    actor: Actor,
+    now: datetime,
+    defer: bool = False,
+) -> list[StepRun]:
+    """Make every pending step whose dependencies are finished ready; schedule its deadline."""
+    from service.playbooks import deadlines
+
+    defs = definitions(run)
+    finished = {s.step_id for s in run.steps if s.state in FINISHED}
+    became = []
+    for step in run.steps:
+        definition = defs[step.step_id]
+        if step.state == S.PENDING and set(definition.get("depends_on", [])) <= finished:
+            step.ready_at = now
+            step.due_at = _due_at(definition, incident=incident, ready_at=now)
+            _change(session, step, S.READY, actor=actor, now=now)
+            became.append(step)
+    deadlines.on_ready(session, incident=incident, run=run, steps=became, now=now, defer=defer)
+    return became
+
+
+def approved(session: Session, *, incident_id: int) -> bool:
+    """Whether a statement of the incident has been approved (False until statements exist)."""
+    try:
+        from service.statements.service import approved_exists
+    except ImportError:
+        return False
+    return bool(approved_exists(session, incident_id=incident_id))
+
+
+def act(
+    session: Session,
+    *,
+    incident: Incident,
+    ref: str,
+    action: str,
+    user: User,
+    now: datetime,
+    reason: str | None = None,
+    via: str | None = None,
+) -> StepRun:
+    """Apply a step action; the caller holds the incident's row lock and commits."""
+    run = run_of(session, incident)
+    step = find_step(run, ref)
+    if not may_act(user, incident, step):
+        raise Forbidden(
+            f"step {step.position} ({step.step_id}) is owned by {step.owner}; only that role, "
+            "the incident's Wolf or an admin may act on it"
+        )
+    rule = RULES[action]
+    if step.state not in rule.sources:
+        raise InvalidTransition(
+            f"cannot {action} step {step.position} ({step.step_id}): it is {step.state}",
+            state=step.state,
+        )
+    reason = (reason or "").strip() or None
+    if action in ("skip", "block") and not reason:
+        raise Invalid(f"a reason is required to {action} a step", field="reason")
+    if action == "skip" and not step.optional and not is_lead(user, incident):
+        raise Forbidden("only optional steps may be skipped, unless by an admin or the Wolf")
+    definition = definitions(run)[step.step_id]
+    if action == "done" and definition.get("needs_approved_statement"):
+        if not approved(session, incident_id=incident.id):
+            raise StatementNotApproved(
+                f"step {step.position} ({step.step_id}) needs an approved statement first"
+            )
+    if action == "reopen":
+        _reopen_dependents(session, run=run, step=step, now=now)
+    actor = Actor.of(user, via=via)
+    if rule.target is S.IN_PROGRESS and step.started_at is None:
+        step.started_at = now
+    if rule.target in (S.DONE, S.SKIPPED):
+        step.finished_at = now
+    elif action == "reopen":
+        step.finished_at = None
+    step.reason = reason if rule.target in (S.SKIPPED, S.BLOCKED) else step.reason
+    _change(session, step, rule.target, actor=actor, now=now, reason=reason, action=action)
+    if rule.target in (S.DONE, S.SKIPPED):
+        advance(session, run=run, incident=incident, actor=actor, now=now)
+    session.flush()
+    return step
+
+
+def _reopen_dependents(session: Session, *, run: PlaybookRun, step: StepRun, now: datetime):
+    defs = definitions(run)
+    dependents = [s for s in run.steps if step.step_id in defs[s.step_id].get("depends_on", [])]
+    started = [s for s in dependents if s.state not in (S.PENDING, S.READY)]
+    if started:
+        names = ", ".join(f"{s.position} ({s.step_id}) is {s.state}" for s in started)
+        raise InvalidTransition(f"cannot reopen step {step.position}: {names}")
+    for s in dependents:
+        if s.state == S.READY:
+            s.ready_at = None
+            _change(session, s, S.PENDING, actor=ENGINE, now=now, reason="a dependency reopened")
+            s.due_at = _due_at(defs[s.step_id], incident=run_incident(session, run), ready_at=None)
+
+
+def run_incident(session: Session, run: PlaybookRun) -> Incident:
+    """The incident of a run."""
+    return session.get(Incident, run.incident_id)
+
+
+def add_note(
+    session: Session, *, incident: Incident, ref: str, user: User, text: str, now: datetime
+) -> StepNote:
+    """A note on a step, also on the timeline; the caller holds the incident lock and commits."""
+    step = find_step(run_of(session, incident), ref)
+    note = StepNote(author_id=user.id, author=user.name, body=text, created_at=now)
+    step.notes.append(note)
+    session.flush()
+    timeline.append(
+        session,
+        incident_id=incident.id,
+        kind=EventKind.NOTE,
+        actor=Actor.of(user),
+        data={"text": text, "step": step.step_id, "position": step.position, "run_id": step.run_id},
+    )
+    return note
+
+
+def complete_by_statement(session: Session, *, incident_id: int, statement_id: int) -> int:
+    """A statement was approved: finish the steps that waited for one (ready or in progress)."""
+    run = current_run(session, incident_id=incident_id)
+    if run is None:
+        return 0
+    from service.db import utcnow
+
+    now, defs, count = utcnow(), definitions(run), 0
+    for step in run.steps:
+        waiting = defs[step.step_id].get("needs_approved_statement")
+        if waiting and step.state in (S.READY.value, S.IN_PROGRESS.value):
+            step.finished_at = now
+            _change(
+                session,
+                step,
+                S.DONE,
+                actor=ENGINE,
+                now=now,
+                statement_id=statement_id,
+                reason=f"statement {statement_id} approved",
+            )
+            count += 1
+    if count:
+        advance(session, run=run, incident=run_incident(session, run), actor=ENGINE, now=now)
+    return count
+
+
+def complete_step_by_sms(session: Session, *, incident: Incident, user: User, step: str) -> str:
+    """`DONE 42 3`: mark step 3 (or a step id) done; return the SMS answer."""
+    from service.db import utcnow
+
+    done = act(
+        session, incident=incident, ref=step, action="done", user=user, now=utcnow(), via="sms"
+    )
+    ready = [s for s in done.run.steps if s.state == S.READY]
+    tail = ("Ready now: " + ", ".join(str(s.position) for s in ready[:6]) + ".") if ready else ""
+    if all(s.state in FINISHED for s in done.run.steps):
+        tail = "Playbook complete."
+    return f"#{incident.id} step {done.position} ({done.step_id}) done. {tail}".strip()

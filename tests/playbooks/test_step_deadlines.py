@@ -1,0 +1,82 @@
+"""Overdue steps remind their owner on time (real worker), then the Wolf; the sweep repairs."""
+
+from __future__ import annotations
+
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from service import create_app
+from service.auth.roles import Role
+from service.db import set_clock
+from service.playbooks import deadlines
+from tests.paging.fixtures import contact, twilio_settings, wait_for
+from tests.playbooks.test_runs import declare, drill_dir, states
+
+WOLF_PHONE, REX_PHONE = "+14155550301", "+14155550302"
+
+
+def _team(tw):
+    lead = contact(tw, "Wes Wolf", {Role.WOLF}, WOLF_PHONE)
+    rex = contact(tw, "Rex Resp", {Role.RESPONDER}, REX_PHONE)
+    return lead, rex
+
+
+def test_overdue_reminder_fires_on_time_with_a_real_worker(
+    app, standin, worker_process, tmp_path: Path, clock
+):
+    tw = create_app(twilio_settings(standin, PLAYBOOKS_DIR=str(drill_dir(tmp_path, "1m"))))
+    lead, rex = _team(tw)
+    worker_process()
+    clock.now = datetime.now(UTC) - timedelta(seconds=52)  # opened 52 s ago: due in 8 s
+    number = declare(tw.test_client(), lead)
+    set_clock(None)
+    due = clock.now + timedelta(minutes=1)
+
+    def reminders():
+        return [
+            m
+            for m in standin.messages
+            if m.params["To"] == REX_PHONE and "overdue" in m.params["Body"]
+        ]
+
+    got = wait_for(reminders, 15)[0]
+    received = datetime.fromtimestamp(got.received_at, UTC)
+    assert timedelta(0) <= received - due <= timedelta(seconds=4), received - due
+    assert f"DONE {number} 1" in got.params["Body"]
+    client = tw.test_client()
+    events = client.get(f"/api/v1/incidents/{number}/timeline", headers=lead["headers"])
+    reminder = [e for e in events.get_json()["events"] if e["kind"] == "step.reminder"]
+    assert reminder[0]["data"]["to"] == "owner" and reminder[0]["data"]["step"] == "assess"
+    time.sleep(1)
+    assert len(reminders()) == 1  # once per due time
+    assert states(client, lead, number)["assess"] == "ready"
+
+
+def test_sweep_repairs_lost_reminders_and_tells_the_wolf_after_the_grace(
+    app, standin, tmp_path: Path, clock
+):
+    from workers.runtime import make_worker
+
+    tw = create_app(twilio_settings(standin, PLAYBOOKS_DIR=str(drill_dir(tmp_path, "30m"))))
+    lead, rex = _team(tw)
+
+    def jobs():
+        make_worker(tw, simple=True).work(burst=True, logging_level="WARNING")
+
+    number = declare(tw.test_client(), lead)
+    with tw.app_context():
+        assert deadlines.sweep(now=clock.now) == {"step_reminders": 0, "wolf_reminders": 0}
+        clock.advance(minutes=31)  # the timer in Redis is "lost": it would fire in real time
+        assert deadlines.sweep(now=clock.now)["step_reminders"] == 1
+    jobs()
+    with tw.app_context():
+        assert deadlines.sweep(now=clock.now)["step_reminders"] == 0
+        clock.advance(minutes=8)  # due + 9m: grace is half of 30m, capped at 10m
+        assert deadlines.sweep(now=clock.now)["wolf_reminders"] == 0
+        clock.advance(minutes=2)
+        assert deadlines.sweep(now=clock.now)["wolf_reminders"] == 1
+    jobs()
+    texts = [(m.params["To"], m.params["Body"]) for m in standin.messages]
+    assert any(to == REX_PHONE and "overdue" in body for to, body in texts)
+    assert any(to == WOLF_PHONE and f"#{number}: step 1" in body for to, body in texts), texts
