@@ -206,7 +206,14 @@ def replay_firestorm(demo: Demo) -> int:
     rows = [json.loads(line) for line in (ROOT / "samples" / "firestorm.jsonl").open()]
     onset = datetime(2026, 1, 15, 12, 0, tzinfo=UTC)
     last = max(datetime.fromisoformat(r["created_at"]) for r in rows)
-    shift = datetime.now(UTC) - timedelta(seconds=5) - last
+    # The detector judges the bucket of the wall-clock minute, so the replay's last minute must
+    # be the current one when it arrives: start early in a minute (the replay takes ~15 s) and
+    # shift the sample by whole minutes onto the clock.
+    while datetime.now(UTC).second > 30:
+        time.sleep(0.5)
+    now = datetime.now(UTC)
+    shift = now.replace(second=0, microsecond=0) - last.replace(second=0, microsecond=0)
+    print(f"  (replaying so that the sample's last minute is {now:%H:%M} UTC)")
     for r in rows:
         r["created_at"] = (datetime.fromisoformat(r["created_at"]) + shift).isoformat()
     live_from = onset + shift - timedelta(minutes=2)
@@ -307,6 +314,10 @@ def run_story(demo: Demo) -> None:
         f"/incidents/{number}/notes",
         json={"text": "No admission of fault in any statement until engineering reports."},
     )
+    walk_playbook(demo, number)
+    holding_statement(demo, number)
+    say("The playbook now")
+    show_steps(demo, number)
     demo.call(
         "wolf",
         "POST",
@@ -381,6 +392,69 @@ def page_and_escalate(demo: Demo, number: int) -> None:
     for p in demo.call("reviewer", "GET", f"/incidents/{number}/pages"):
         level = f"level {p['level']}" if p["level"] is not None else "notice"
         print(f"  page {p['id']}: {p['user']:<13} {p['kind']:<7} {level:<8} {p['status']}")
+
+
+def show_steps(demo: Demo, number: int) -> None:
+    """The incident's playbook steps: owner, state, and when they became ready and finished."""
+    run = demo.call("reviewer", "GET", f"/incidents/{number}/playbook")
+    for st in run["steps"]:
+        ready = (st["ready_at"] or "")[11:23]
+        done = (st["finished_at"] or "")[11:23]
+        print(
+            f"  {st['position']:>2}. {st['title'][:44]:<44} {st['owner']:<9} {st['state']:<11}"
+            f" {DIM}ready {ready or '-':<12} done {done or '-'}{RESET}"
+        )
+
+
+def walk_playbook(demo: Demo, number: int) -> None:
+    """The attached playbook, and its first steps done by SMS and through the API."""
+    run = demo.call("reviewer", "GET", f"/incidents/{number}/playbook")
+    say(f"Playbook attached: {run['title']} (v{run['version']}, sha256 {run['sha256'][:12]})")
+    show_steps(demo, number)
+    first = run["steps"][0]
+    say(f"Winston texts DONE {number} 1 ({first['title']})")
+    print(f"  reply: {reply_sms(demo, '+14155550101', f'DONE {number} 1')}")
+    comms_step = next(st for st in run["steps"] if st["owner"] == "comms" and not st["depends_on"])
+    demo.call(
+        "comms", "POST", f"/incidents/{number}/playbook/steps/{comms_step['id']}/done", json={}
+    )
+    print(f"  Colin (comms) marks '{comms_step['title']}' done through the API")
+
+
+def holding_statement(demo: Demo, number: int) -> None:
+    """Draft, legal and comms approve the exact text, comms publishes."""
+    say("Holding statement: drafted by the Wolf, approved by legal and comms, published")
+    text = (
+        "We have seen the video of an Acme kettle and we are taking it seriously. Our safety team "
+        "is examining the product now. If you are worried, stop using your kettle and contact us "
+        "at acme.example/safety. We will update here by 3 pm UTC."
+    )
+    base = f"/incidents/{number}/statements"
+    st = demo.call("wolf", "POST", base, json={"purpose": "holding", "channel": "x", "text": text})
+    version = st["versions"][-1]
+    path = f"{base}/{st['id']}/versions/{version['number']}"
+    demo.call("wolf", "POST", f"{path}/submit", json={})
+    approval = demo.call("reviewer", "GET", f"{base}/{st['id']}")["versions"][-1]["approval"]
+    print(
+        f"  submitted v{version['number']} (sha256 {version['hash'][:12]}); approvals needed: "
+        f"{', '.join(approval['required_roles'])}; checklist of {len(approval['checklist'])}"
+    )
+    ticks = [item["id"] for item in approval["checklist"]]
+    for who in ("legal", "comms"):
+        demo.call(
+            who,
+            "POST",
+            f"{path}/approve",
+            json={"hash": version["hash"], "comment": "approved as written", "checklist": ticks},
+        )
+        print(f"  {who} approved the exact text")
+    demo.call(
+        "comms",
+        "POST",
+        f"{path}/publish",
+        json={"hash": version["hash"], "channel": "x", "url": "https://x.example/acme/status/1"},
+    )
+    print("  Colin published it on x: the published text is the approved text (hash checked)")
 
 
 if __name__ == "__main__":

@@ -189,13 +189,24 @@ def timeline_verify(numbers: tuple[int, ...]) -> None:
 @click.option("--queues", "-q", multiple=True, help="queues to listen on (default: all)")
 @click.option("--burst", is_flag=True, help="stop when the queues are empty")
 @click.option("--with-scheduler/--without-scheduler", default=True)
+@click.option(
+    "--fork/--no-fork",
+    default=None,
+    help="run each job in a forked work horse (default: FIREBREAK_WORKER_FORK, else in-process)",
+)
 @with_appcontext
-def worker_command(queues: tuple[str, ...], burst: bool, with_scheduler: bool) -> None:
+def worker_command(
+    queues: tuple[str, ...], burst: bool, with_scheduler: bool, fork: bool | None
+) -> None:
     """Run an RQ worker (with the scheduler) on the purpose queues."""
     from workers.runtime import run_worker
 
     run_worker(
-        current_app._get_current_object(), queues=queues, burst=burst, with_scheduler=with_scheduler
+        current_app._get_current_object(),
+        queues=queues,
+        burst=burst,
+        with_scheduler=with_scheduler,
+        fork=fork,
     )
 
 

@@ -89,6 +89,7 @@ def deliver(*, user_id: int, now: datetime) -> str:
         )
         if user is None or not pending:
             return "nothing pending"
+        timeline.lock_incidents(session, [p.incident_id for p in pending])
         live = []
         for page in pending:
             if page.expires_at <= now:
@@ -126,6 +127,7 @@ def send_claimed(*, key: str) -> str:
     if not pages:
         return "nothing to send"
     body = _body(session, pages)
+    incident_ids = [p.incident_id for p in pages]
     try:
         result = sender().send_sms(
             to=pages[0].to_number,
@@ -136,6 +138,7 @@ def send_claimed(*, key: str) -> str:
         )
     except TransientSendError as exc:
         with db.transaction() as session:
+            timeline.lock_incidents(session, incident_ids)
             for page in pages:
                 page = session.merge(page)
                 page.status, page.error = PageStatus.PENDING.value, str(exc)[:300]
@@ -143,12 +146,14 @@ def send_claimed(*, key: str) -> str:
         raise  # RQ retries with backoff
     except PermanentSendError as exc:
         with db.transaction() as session:
+            timeline.lock_incidents(session, incident_ids)
             for page in pages:
                 _finish(
                     session, session.merge(page), PageStatus.FAILED, error=str(exc), code=exc.code
                 )
         return f"failed: {exc.code}"
     with db.transaction() as session:
+        timeline.lock_incidents(session, incident_ids)
         for page in pages:
             page = session.merge(page)
             page.provider_id = result.provider_id
@@ -203,6 +208,7 @@ def call(*, page_id: int, now: datetime) -> str:
         raise
     except PermanentSendError as exc:
         with db.transaction() as session:
+            timeline.lock_incidents(session, [incident.id])
             _finish(
                 session,
                 session.get(Page, page_id),
@@ -212,6 +218,7 @@ def call(*, page_id: int, now: datetime) -> str:
             )
         return "failed"
     with db.transaction() as session:
+        timeline.lock_incidents(session, [incident.id])
         page = session.get(Page, page_id)
         page.provider_id, page.status, page.sent_at = result.provider_id, "queued", utcnow()
         timeline.append(
@@ -294,6 +301,9 @@ def apply_status(session: Session, *, provider_id: str, status: str, error_code:
             "no-answer": PageStatus.UNDELIVERED,
             "canceled": PageStatus.FAILED,
         }.get(status)
+    timeline.lock_incidents(
+        session, session.scalars(select(Page.incident_id).where(Page.provider_id == provider_id))
+    )
     pages = list(
         session.scalars(
             select(Page).where(Page.provider_id == provider_id).with_for_update(of=Page)

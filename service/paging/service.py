@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -213,16 +214,19 @@ def _page_level(session: Session, *, esc: Escalation, incident: Incident, now: d
     schedule(session, esc)
 
 
-def schedule(session: Session, esc: Escalation) -> None:
+def schedule(session: Session, esc: Escalation, *, rearm: bool = False) -> None:
     """Schedule the escalation's next step with RQ (the sweep covers it if Redis loses it)."""
     delay = max((esc.next_at - utcnow()).total_seconds(), 0) if esc.next_at else 0
+    job_id = f"esc-{esc.incident_id}-{esc.epoch}-{esc.round}-{esc.level}"
+    if rearm:
+        job_id += f"-r{time.time_ns()}"
     after_commit(
         session,
         Deferred(
             QueueName.ESCALATIONS,
             "workers.jobs.escalate",
             (esc.incident_id, esc.epoch, esc.round, esc.level),
-            job_id=f"esc-{esc.incident_id}-{esc.epoch}-{esc.round}-{esc.level}",
+            job_id=job_id,
             delay_seconds=delay,
         ),
     )
@@ -306,6 +310,7 @@ def advance(
 
     `expect=None` escalates now from wherever it is (a failed page, an ESC reply).
     """
+    timeline.lock_incidents(session, [incident_id])  # incident first, as every API flow does
     esc = session.scalar(
         select(Escalation)
         .where(Escalation.incident_id == incident_id)
@@ -316,7 +321,9 @@ def advance(
     if expect is not None and expect != (esc.epoch, esc.round, esc.level):
         return False  # a stale timer: that step already happened
     if expect is not None and esc.next_at and esc.next_at > now + timedelta(milliseconds=500):
-        schedule(session, esc)  # woke too early (clock skew, a re-enqueued job)
+        # woke too early (RQ schedules to the whole second, clock skew): re-arm under a new id,
+        # since this job's own id is still taken until it finishes
+        schedule(session, esc, rearm=True)
         return False
     incident = session.get(Incident, incident_id, with_for_update={"of": Incident})
     if incident is None or Status(incident.status) is not Status.TRIGGERED:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -12,6 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from service.db import utcnow
+from service.incidents.models import Incident
 from service.timeline.models import EventKind, TimelineEvent
 
 GENESIS = "0" * 64
@@ -71,6 +73,17 @@ def event_hash(
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
+def lock_incidents(session: Session, incident_ids: Iterable[int | None]) -> None:
+    """Lock incidents' rows (in id order, so two writers cannot deadlock) before touching
+    anything else in the transaction: the timeline of a locked incident has one writer."""
+    ids = sorted({i for i in incident_ids if i is not None})
+    if not ids or session.get_bind().dialect.name == "sqlite":  # SQLite serialises writers
+        return
+    session.execute(
+        select(Incident.id).where(Incident.id.in_(ids)).order_by(Incident.id).with_for_update()
+    )
+
+
 def append(
     session: Session,
     *,
@@ -79,7 +92,9 @@ def append(
     actor: Actor,
     data: dict[str, Any] | None = None,
 ) -> TimelineEvent:
-    """Append an event; the caller holds the incident's row lock and commits."""
+    """Append an event (taking the incident's row lock if the caller has not); the caller
+    commits."""
+    lock_incidents(session, [incident_id])
     last = session.execute(
         select(TimelineEvent.seq, TimelineEvent.hash, TimelineEvent.at)
         .where(TimelineEvent.incident_id == incident_id)

@@ -41,7 +41,7 @@ def test_worker_killed_mid_send_is_resent_once_with_the_same_idempotency_key(
     wolf, _backup, _legal = team(tw_app)
     policy(tw_app, [{"targets": [{"user_id": wolf["id"]}], "delay_seconds": 300}])
     standin.fail_next("timeout", delay=3.0)  # Twilio takes the message but answers late
-    worker = worker_process()
+    worker = worker_process(FIREBREAK_WORKER_FORK="1")  # the job runs in a work horse
     worker.wait_ready()
     declare(tw_app.test_client(), wolf)
     wait_for(lambda: standin.requests, 30)  # the send is in flight ...
@@ -120,7 +120,10 @@ def test_two_workers_send_every_page_exactly_once_and_escalate_every_incident(
         )
 
     expected = {(phone, f"#{n}") for n in numbers for phone in (WOLF, BACKUP)}
-    wait_for(lambda: set(sent()) >= expected, 40)
+    try:
+        wait_for(lambda: set(sent()) >= expected, 40)
+    except AssertionError:
+        raise AssertionError(f"missing {sorted(expected - set(sent()))}; sent {sent()}") from None
     wait_for(lambda: _count(tw_app, EventKind.ESCALATION_EXHAUSTED) == len(numbers), 20)
     assert standin.wait_idle(5)
     counts = sent()
