@@ -51,7 +51,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
 
     import service.paging.wiring  # noqa: F401 - pages on open, stops on acknowledge
     import service.playbooks.wiring  # noqa: F401 - attaches a playbook on open
-    from service import health
+    from service import health, metrics
     from service.auth.views import blp as users_blp
     from service.detection.views import blp as mentions_blp
     from service.incidents.views import blp as incidents_blp
@@ -60,10 +60,12 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from service.paging.views import blp as paging_blp
     from service.paging.webhooks import blp as webhooks_blp
     from service.playbooks.views import blp as playbooks_blp
+    from service.postmortem.views import blp as postmortem_blp
     from service.statements.views import blp as statements_blp
     from service.timeline.views import blp as timeline_blp
 
     app.register_blueprint(health.blp)
+    app.register_blueprint(metrics.blp)
     app.register_blueprint(webhooks_blp)
     for blp in (
         users_blp,
@@ -73,6 +75,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         mentions_blp,
         oncall_blp,
         paging_blp,
+        postmortem_blp,
         statements_blp,
         playbooks_blp,
     ):

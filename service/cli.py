@@ -211,7 +211,11 @@ def worker_command(
 
 
 @click.command("reconcile")
-@click.option("--loop", is_flag=True, help="keep sweeping (a long-running process)")
+@click.option(
+    "--loop/--once",
+    default=False,
+    help="keep sweeping (a long-running process), or sweep once and exit (the default; CronJob)",
+)
 @click.option("--interval", default=15.0, show_default=True, help="seconds between sweeps")
 @with_appcontext
 def reconcile_command(loop: bool, interval: float) -> None:
@@ -246,8 +250,12 @@ def register(app: Flask) -> None:
         users_group,
         timeline_group,
         worker_command,
+        reconcile_command,
         mentions_group,
         backtest_command,
         playbooks_group,
     ):
         app.cli.add_command(command)
+    from service.postmortem.cli import register as register_postmortem
+
+    register_postmortem(app)

@@ -2,14 +2,25 @@
 
 from __future__ import annotations
 
+import time
+from datetime import datetime
+
 from service.db import utcnow
 from service.extensions import db
+
+
+def _not_before(due: str) -> None:
+    """RQ schedules to the whole second: a timer up to a second early waits for its time."""
+    wait = (datetime.fromisoformat(due) - utcnow()).total_seconds()
+    if 0 < wait <= 1.5:
+        time.sleep(wait)
 
 
 def remind_owner(step_run_id: int, due: str) -> bool:
     """A step's due time passed: remind its owners (once per due time)."""
     from service.playbooks.deadlines import remind_owner as run
 
+    _not_before(due)
     with db.transaction() as session:
         return run(session, step_run_id=step_run_id, due=due, now=utcnow())
 

@@ -82,6 +82,13 @@ def ingest_batch(app: Flask, *, monitor: Monitor, items: Sequence[Any], now: dat
         pending_key=pending_key(monitor.id),
         pending_ttl=PENDING_TTL_SECONDS,
     )
+    from service.metrics import count_mentions
+
+    count_mentions(
+        accepted=report.count("accepted"),
+        duplicate=report.count("duplicate"),
+        rejected=report.count("rejected"),
+    )
     if report.evaluation_due:  # the pending flag was set in the same Redis call as the counts
         enqueue_now(Deferred(QueueName.DETECT, "workers.jobs.detect", (monitor.id,)))
     return report

@@ -1,0 +1,1 @@
+"""Post-mortems: metrics, exports (JSON and Markdown) and the aggregate report."""

@@ -1,0 +1,62 @@
+"""Post-mortem endpoints: one incident's export (JSON or Markdown) and the aggregate report."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import marshmallow as ma
+from flask import Response, json
+
+from service.api import Blueprint, abort
+from service.auth.roles import READERS
+from service.extensions import db
+from service.fields import Timestamp
+from service.postmortem.export import export_json, export_markdown
+from service.postmortem.report import incident_report
+
+blp = Blueprint("postmortem", __name__, url_prefix="/api/v1", description="Post-mortems")
+
+MARKDOWN = "text/markdown"
+
+
+class ExportQuerySchema(ma.Schema):
+    """Which format to export."""
+
+    format = ma.fields.String(load_default="json", validate=ma.validate.OneOf(["json", "markdown"]))
+
+
+class ReportQuerySchema(ma.Schema):
+    """The period of the report (incidents opened in [from, to))."""
+
+    opened_from = Timestamp(data_key="from")
+    opened_to = Timestamp(data_key="to")
+
+
+@blp.route("/incidents/<int:number>/export", methods=["GET"])
+@blp.roles(*READERS, errors=(404,))
+@blp.arguments(ExportQuerySchema, location="query")
+@blp.alt_response(200, description="The JSON export, or the Markdown draft", success=True)
+def export(args: dict[str, Any], number: int) -> Response:
+    """Export an incident: complete JSON with the hash chain, or a Markdown post-mortem draft."""
+    if args["format"] == "markdown":
+        text = export_markdown(db.session, incident_id=number)
+        return Response(text, mimetype=MARKDOWN, headers={"Content-Disposition": _name(number)})
+    body = export_json(db.session, incident_id=number)
+    return Response(json.dumps(body), mimetype="application/json")
+
+
+def _name(number: int) -> str:
+    return f'inline; filename="incident-{number}-postmortem.md"'
+
+
+@blp.route("/reports/incidents", methods=["GET"])
+@blp.roles(*READERS)
+@blp.arguments(ReportQuerySchema, location="query")
+@blp.alt_response(200, description="Counts, MTTA and MTTR by monitor and severity", success=True)
+def report(args: dict[str, Any]) -> Response:
+    """Aggregate report of incidents opened in a period: counts, MTTA, MTTR."""
+    start, end = args.get("opened_from"), args.get("opened_to")
+    if start and end and end <= start:
+        abort(422, "'to' must be after 'from'", type="validation")
+    body = incident_report(db.session, opened_from=start, opened_to=end)
+    return Response(json.dumps(body), mimetype="application/json")
