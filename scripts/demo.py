@@ -326,6 +326,19 @@ def run_story(demo: Demo) -> None:
     )
     say(f"Timeline of #{number}")
     demo.show_timeline(number)
+    say("Post-mortem draft (Markdown export)")
+    resp = requests.get(
+        f"{demo.base}/api/v1/incidents/{number}/export",
+        params={"format": "markdown"},
+        headers={"Authorization": f"Bearer {demo.tokens['reviewer']}"},
+        timeout=10,
+    )
+    resp.raise_for_status()
+    path = demo.workdir / f"postmortem-{number}.md"
+    path.write_text(resp.text, encoding="utf-8")
+    for line in resp.text.splitlines()[:14]:
+        print(f"  {line}")
+    print(f"  ... the whole draft: {path}")
 
 
 def outbox(demo: Demo) -> list[dict[str, Any]]:
