@@ -37,6 +37,12 @@ ensure_venv() {
   fi
 }
 
+ensure_chromium() {
+  # the browser tests drive Debian's Chromium with Playwright (nothing is downloaded at run time)
+  command -v chromium >/dev/null && return 0
+  apt_install chromium fonts-liberation
+}
+
 redis_up() { .venv/bin/python -c "import redis; redis.Redis(socket_connect_timeout=1).ping()" 2>/dev/null; }
 
 ensure_redis() {

@@ -173,6 +173,11 @@ def main() -> None:
         help="a Redis db the demo may flush (default db 1)",
     )
     parser.add_argument("--workdir", default=str(ROOT / "var" / "demo"))
+    parser.add_argument(
+        "--serve",
+        action="store_true",
+        help="keep web and worker running at the end, to read the incident page (Ctrl-C stops)",
+    )
     args = parser.parse_args()
     demo = Demo(Path(args.workdir), args.port or free_port(), args.redis_url)
 
@@ -192,7 +197,9 @@ def main() -> None:
     say(f"Starting web (gunicorn) and worker (RQ) at {demo.base}")
     try:
         demo.start()
-        run_story(demo)
+        number = run_story(demo)
+        if args.serve:
+            serve(demo, number)
     finally:
         demo.stop()
     print(f"\n{DIM}Files: {demo.workdir}{RESET}")
@@ -265,7 +272,19 @@ def replay_firestorm(demo: Demo) -> int:
     return number
 
 
-def run_story(demo: Demo) -> None:
+def serve(demo: Demo, number: int) -> None:
+    """Keep the processes up so a person can sign in and read the incident page."""
+    say("Serving the pages (Ctrl-C to stop)")
+    print(f"  open {demo.base}/ui/incidents/{number}")
+    print(f"  sign in with Rita Reviewer's token: {demo.tokens['reviewer']}")
+    try:
+        while all(p.poll() is None for p in demo.procs):
+            time.sleep(1)
+    except KeyboardInterrupt:
+        print()
+
+
+def run_story(demo: Demo) -> int:
     """The firestorm story the demo tells."""
     say("A monitor for the brand, and a listening tool's token")
     demo.call(
@@ -326,19 +345,31 @@ def run_story(demo: Demo) -> None:
     )
     say(f"Timeline of #{number}")
     demo.show_timeline(number)
-    say("Post-mortem draft (Markdown export)")
-    resp = requests.get(
-        f"{demo.base}/api/v1/incidents/{number}/export",
-        params={"format": "markdown"},
-        headers={"Authorization": f"Bearer {demo.tokens['reviewer']}"},
-        timeout=10,
-    )
-    resp.raise_for_status()
-    path = demo.workdir / f"postmortem-{number}.md"
-    path.write_text(resp.text, encoding="utf-8")
-    for line in resp.text.splitlines()[:14]:
+    say("Post-mortem: the incident page, its chart and the Markdown draft")
+    files = {
+        "html": demo.workdir / f"incident-{number}.html",
+        "svg": demo.workdir / f"incident-{number}-chart.svg",
+        "markdown": demo.workdir / f"postmortem-{number}.md",
+    }
+    for fmt, path in files.items():
+        resp = requests.get(
+            f"{demo.base}/api/v1/incidents/{number}/export",
+            params={"format": fmt},
+            headers={"Authorization": f"Bearer {demo.tokens['reviewer']}"},
+            timeout=30,
+        )
+        resp.raise_for_status()
+        path.write_text(resp.text, encoding="utf-8")
+    draft = files["markdown"].read_text(encoding="utf-8")
+    for line in draft.splitlines()[:16]:
         print(f"  {line}")
-    print(f"  ... the whole draft: {path}")
+    print(f"  ... the whole draft: {files['markdown']} (chart: {files['svg'].name})")
+    print(f"  the incident page as one file, for any browser: {files['html']}")
+    print(
+        f"  the live page: {demo.base}/ui/incidents/{number} (sign in with a token; "
+        "run the demo with --serve to keep it up)"
+    )
+    return number
 
 
 def outbox(demo: Demo) -> list[dict[str, Any]]:

@@ -6,6 +6,8 @@ source "$(dirname "${BASH_SOURCE[0]}")/bootstrap.sh"
 ensure_venv
 ensure_redis
 ensure_postgres
+ensure_chromium
+export FIREBREAK_REQUIRE_BROWSER=1  # a missing browser fails the browser tests, never skips them
 
 log "ruff"
 .venv/bin/ruff check --quiet .

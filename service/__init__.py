@@ -51,6 +51,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
 
     import service.paging.wiring  # noqa: F401 - pages on open, stops on acknowledge
     import service.playbooks.wiring  # noqa: F401 - attaches a playbook on open
+    import service.postmortem.wiring  # noqa: F401 - keeps the evidence on open and resolve
     from service import health, metrics
     from service.auth.views import blp as users_blp
     from service.detection.views import blp as mentions_blp
@@ -63,10 +64,12 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from service.postmortem.views import blp as postmortem_blp
     from service.statements.views import blp as statements_blp
     from service.timeline.views import blp as timeline_blp
+    from service.web.views import blp as web_blp
 
     app.register_blueprint(health.blp)
     app.register_blueprint(metrics.blp)
     app.register_blueprint(webhooks_blp)
+    app.register_blueprint(web_blp)
     for blp in (
         users_blp,
         incidents_blp,

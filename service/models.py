@@ -12,5 +12,7 @@ def import_all() -> None:
     import service.oncall.models  # noqa: F401
     import service.paging.models  # noqa: F401
     import service.playbooks.models  # noqa: F401
+    import service.postmortem.models  # noqa: F401
     import service.statements.models  # noqa: F401
     import service.timeline.models  # noqa: F401
+    import service.web.models  # noqa: F401

@@ -41,6 +41,8 @@ HORIZON = timedelta(days=8)
 PENDING_TTL_SECONDS = 10
 #: the evidence of a signal: the most damaging mentions of the last minutes
 EVIDENCE_WINDOW = timedelta(minutes=15)
+#: how many buckets before the fired one the episode start is looked for (one Redis call)
+EPISODE_LOOKBACK_BUCKETS = 60
 
 
 def explain(assessment: Any) -> dict[str, Any]:
@@ -177,6 +179,30 @@ def _evidence(monitor: Monitor, assessment: Any, config: Any) -> list[dict[str, 
     return store().evidence(monitor.id, starts, limit=10)
 
 
+def calm_edge(assessment: Any, config: Any) -> float:
+    """The largest bucket count still calm: the count whose z (engine._log_z) is calm_z.
+
+    ``expected`` is the per-bucket expectation and ``log_scale`` the sigma of ln(count + 1)
+    per bucket, so ``z = ln((n + 1) / (expected + 1)) / log_scale`` is inverted for n.
+    """
+    return (assessment.expected + 1.0) * math.exp(config.calm_z * assessment.log_scale) - 1.0
+
+
+def episode_start(monitor: Monitor, assessment: Any, config: Any) -> datetime:
+    """Where the spike began: the earliest bucket of the unbroken run above the calm band
+    that ends at the fired bucket (the fired bucket itself if the one before it was calm)."""
+    b = config.bucket_seconds
+    fired = int(assessment.bucket_start.timestamp())
+    starts = range(fired - EPISODE_LOOKBACK_BUCKETS * b, fired, b)
+    edge = calm_edge(assessment, config)
+    start = assessment.bucket_start
+    for bucket in reversed(store().fetch(monitor.id, starts)):
+        if bucket.count <= edge:
+            break
+        start = bucket.start
+    return start
+
+
 def _severity(assessment: Any, evidence: list[dict[str, Any]]) -> Severity:
     """Severity from magnitude, negativity and the largest author's reach."""
     return Severity(engine.severity(assessment, max((e["reach"] for e in evidence), default=0)))
@@ -191,7 +217,11 @@ def _signal(
     now: datetime,
     evidence: list[dict[str, Any]],
     severity: Severity,
+    episode_from: datetime | None = None,
 ) -> Signal:
+    details = explain(assessment)
+    if episode_from is not None:
+        details["episode_start"] = timeline.format_time(episode_from)
     signal = Signal(
         monitor_id=monitor.id,
         detected_at=now,
@@ -205,7 +235,7 @@ def _signal(
         reach=int(assessment.reach),
         score=float(assessment.score),
         severity=severity.value,
-        details=explain(assessment),
+        details=details,
         evidence=evidence,
     )
     session.add(signal)
@@ -245,6 +275,7 @@ def _open(
         now=now,
         evidence=evidence,
         severity=_severity(assessment, evidence),
+        episode_from=episode_start(monitor, assessment, config),
     )
     ratio = signal.observed / signal.expected if signal.expected else float("inf")
     title = (

@@ -225,7 +225,7 @@ def duration(seconds: float | None) -> str:
     """Seconds as '1 h 02 min 03.5 s' (or 'did not happen')."""
     if seconds is None:
         return "—"
-    sign, seconds = ("-" if seconds < 0 else ""), abs(seconds)
+    sign, seconds = ("-" if seconds < 0 else ""), round(abs(seconds), 1)  # never "60.0 s"
     hours, rest = divmod(seconds, 3600)
     minutes, secs = divmod(rest, 60)
     if hours:

@@ -5,11 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 from service.postmortem.export import LABELS, cell, duration
-from service.postmortem.metrics import DURATIONS
+from service.postmortem.metrics import DURATIONS, parse_time
 from service.postmortem.sentences import describe
 
 
-def _summary(doc: dict[str, Any]) -> str:
+def summary(doc: dict[str, Any]) -> str:
+    """What happened, in a few sentences."""
     inc, m = doc["incident"], doc["metrics"]
     origin = (
         f"opened by the detector on monitor {inc['monitor']}"
@@ -87,13 +88,24 @@ def _statements(doc: dict[str, Any]) -> list[str]:
     return lines or ["No statement was published."]
 
 
+def punctuality(step: dict[str, Any], late_steps: list[str]) -> str:
+    """On time, late, late (unfinished), not due yet, or no deadline (as the metrics count it)."""
+    due, finished = parse_time(step["due_at"]), parse_time(step["finished_at"])
+    if due is None:
+        return "no deadline"
+    if finished is not None:
+        return "on time" if finished <= due else "late"
+    return "late (unfinished)" if step["step_id"] in late_steps else "not due yet"
+
+
 def _steps(doc: dict[str, Any]) -> list[str]:
     runs = [r for r in doc["playbooks"] if r["replaced_at"] is None]
     if not runs:
         return ["No playbook was attached."]
+    late_steps = doc["metrics"]["steps"].get("late_steps") or []
     lines = ["| Step | Owner | State | Due | Finished | On time? |", "|---|---|---|---|---|---|"]
     for s in runs[0]["steps"]:
-        verdict = {True: "on time", False: "late", None: ""}[s["on_time"]]
+        verdict = punctuality(s, late_steps)
         row = (s["step_id"], s["owner"], s["state"], s["due_at"], s["finished_at"], verdict)
         lines.append("| " + " | ".join(cell(v) for v in row) + " |")
     return [f"Playbook: {runs[0]['title']} (v{runs[0]['version']})", "", *lines]
@@ -107,11 +119,20 @@ def render(doc: dict[str, Any]) -> str:
         "",
         "## Summary",
         "",
-        _summary(doc),
+        summary(doc),
         "",
         "## Headline metrics",
         "",
         *_metrics(doc),
+        "",
+        "## Chart",
+        "",
+        f"![Mention volume and negative share around #{inc['number']}]"
+        f"(incident-{inc['number']}-chart.svg)",
+        "",
+        "Mentions per minute (negative in red), the expected range shaded, and markers for the"
+        " onset, signal, pages, acknowledgement, statements and resolution. The SVG file comes"
+        f" with `firebreak export {inc['number']} --out FILE` or from the incident page.",
         "",
         "## Timeline",
         "",

@@ -2,11 +2,13 @@
 
 Choices, written down so a reviewer can check them:
 
-- **onset** is when the firestorm started. No episode start is stored today, so it is the
-  earliest signal's ``details["episode_start"]`` if a future detector records one, else that
+- **onset** is when the firestorm started: the earliest signal's ``details["episode_start"]``
+  (the first bucket of the unbroken run above the calm band that led to the fired bucket,
+  recorded by ``service.detection.service.episode_start`` when an incident opens), else that
   signal's ``details["bucket_start"]`` (the bucket the detector fired on, recorded by
-  ``service.detection.service.explain``), else the signal's ``window_start``. Declared incidents
-  without a signal have no onset, so no time to detect.
+  ``service.detection.service.explain``; signals from before episode starts were recorded),
+  else the signal's ``window_start``. Declared incidents without a signal have no onset, so
+  no time to detect.
 - **detected** is the first ``signal.detected`` event (else the earliest signal's detected_at).
 - **time to page / acknowledge / first approved statement** count from ``incident.opened_at``
   to the first ``page.sent``, ``incident.acknowledged`` and the first ``statement.approved``

@@ -22,7 +22,9 @@ MARKDOWN = "text/markdown"
 class ExportQuerySchema(ma.Schema):
     """Which format to export."""
 
-    format = ma.fields.String(load_default="json", validate=ma.validate.OneOf(["json", "markdown"]))
+    format = ma.fields.String(
+        load_default="json", validate=ma.validate.OneOf(["json", "markdown", "html", "svg"])
+    )
 
 
 class ReportQuerySchema(ma.Schema):
@@ -35,12 +37,23 @@ class ReportQuerySchema(ma.Schema):
 @blp.route("/incidents/<int:number>/export", methods=["GET"])
 @blp.roles(*READERS, errors=(404,))
 @blp.arguments(ExportQuerySchema, location="query")
-@blp.alt_response(200, description="The JSON export, or the Markdown draft", success=True)
+@blp.alt_response(
+    200,
+    description="JSON export, Markdown draft, the incident page as one HTML file, or the chart",
+    success=True,
+)
 def export(args: dict[str, Any], number: int) -> Response:
-    """Export an incident: complete JSON with the hash chain, or a Markdown post-mortem draft."""
+    """Export an incident: JSON with the hash chain, Markdown draft, HTML page or SVG chart."""
     if args["format"] == "markdown":
         text = export_markdown(db.session, incident_id=number)
         return Response(text, mimetype=MARKDOWN, headers={"Content-Disposition": _name(number)})
+    if args["format"] in ("html", "svg"):
+        from service.web.pages import export as page_export
+        from service.web.pages import zone
+
+        fmt = args["format"]
+        body, mimetype = page_export(db.session, number=number, fmt=fmt, zone=zone(""))
+        return Response(body, mimetype=mimetype)
     body = export_json(db.session, incident_id=number)
     return Response(json.dumps(body), mimetype="application/json")
 

@@ -1,0 +1,282 @@
+"""Pages for people: sign in, the incidents list with filters, and the incident page."""
+
+from __future__ import annotations
+
+import secrets
+from datetime import UTC, datetime, time
+from typing import Any
+from urllib.parse import urlsplit
+
+from flask import (
+    Blueprint,
+    Response,
+    current_app,
+    g,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from sqlalchemy import func, select
+
+from service.db import utcnow
+from service.errors import NotFound
+from service.extensions import db
+from service.incidents import service as incidents
+from service.incidents.models import Incident, Severity, Status
+from service.monitors.models import Monitor
+from service.web import pages
+from service.web import service as sessions
+from service.web.models import WebSession
+
+blp = Blueprint("web", __name__, url_prefix="/ui", template_folder="templates")
+
+SESSION_COOKIE = "__Host-fb-session"
+CSRF_COOKIE = "__Host-fb-csrf"
+TZ_COOKIE = "fb-tz"
+PER_PAGE = 25
+MAX_QUERY = 200
+
+
+@blp.before_request
+def _nonce() -> None:
+    g.csp_nonce = secrets.token_urlsafe(16)
+
+
+@blp.after_request
+def _headers(resp: Response) -> Response:
+    nonce = g.get("csp_nonce", "")
+    resp.headers["Content-Security-Policy"] = (
+        f"default-src 'none'; style-src 'nonce-{nonce}'; script-src 'nonce-{nonce}'; "
+        "img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+    )
+    resp.headers["X-Content-Type-Options"] = "nosniff"
+    resp.headers["Referrer-Policy"] = "same-origin"
+    resp.headers["X-Frame-Options"] = "DENY"
+    resp.headers["Cache-Control"] = "no-store"
+    return resp
+
+
+def _error(status: int, title: str, detail: str, field: str | None = None) -> Response:
+    body = render_template("web/error.html", status=status, title=title, detail=detail, field=field)
+    return make_response(body, status)
+
+
+def _safe_next(target: str | None) -> str:
+    """Only our own pages: no scheme, no host, no '//' tricks."""
+    default = url_for("web.incident_list")
+    if not target or len(target) > 300 or not target.startswith("/ui/"):
+        return default
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or "\\" in target or "//" in target:
+        return default
+    return target
+
+
+def _same_origin(origin: str | None) -> bool:
+    """No Origin (an old browser) passes; else it must be this host or the public URL's."""
+    if origin is None:
+        return True
+    ours = {request.host, urlsplit(current_app.config["PUBLIC_URL"]).netloc}
+    return urlsplit(origin).netloc in ours
+
+
+def _signed_in() -> WebSession | Response:
+    row = sessions.current(db.session, cookie=request.cookies.get(SESSION_COOKIE), now=utcnow())
+    if row is None:
+        db.session.rollback()
+        nxt = request.full_path.rstrip("?")
+        return redirect(url_for("web.sign_in_form", next=nxt), 303)
+    db.session.commit()  # last_seen_at
+    g.web_session = row
+    g.csrf = request.cookies.get(CSRF_COOKIE, "")
+    return row
+
+
+def _timezone() -> pages.Zone:
+    """The reader's zone: ?tz= (remembered in a cookie), else the cookie, else none (UTC)."""
+    raw = request.args.get("tz") or request.cookies.get(TZ_COOKIE) or ""
+    return pages.zone(raw)
+
+
+def _remember_tz(resp: Response, zone: pages.Zone) -> Response:
+    if request.args.get("tz") is not None:
+        resp.set_cookie(
+            TZ_COOKIE, zone.name, max_age=365 * 86400, samesite="Lax", secure=True, httponly=True
+        )
+    return resp
+
+
+@blp.route("/sign-in", methods=["GET"])
+def sign_in_form() -> Any:
+    """The sign-in form."""
+    return render_template("web/sign_in.html", next=_safe_next(request.args.get("next")))
+
+
+@blp.route("/sign-in", methods=["POST"])
+def sign_in() -> Any:
+    """Open a browser session with an API token."""
+    if not _same_origin(request.headers.get("Origin")):
+        return _error(403, "Cross-site sign-in refused", "The form was posted from another site.")
+    secret = request.form.get("token", "")
+    nxt = _safe_next(request.form.get("next"))
+    problem = None
+    if not secret.strip():
+        problem = "Paste your API token."
+    elif len(secret) > 200:
+        problem = "That is not a Firebreak token (too long)."
+    else:
+        try:
+            opened = sessions.sign_in(db.session, token_secret=secret, now=utcnow())
+        except sessions.SignInRefused as exc:
+            db.session.rollback()
+            problem = str(exc).capitalize() + "."
+    if problem:
+        body = render_template("web/sign_in.html", next=nxt, problem=problem)
+        return make_response(body, 401 if len(secret.strip()) else 400)
+    db.session.commit()
+    resp = redirect(nxt, 303)
+    life = int(sessions.ABSOLUTE_LIFETIME.total_seconds())
+    for name, value in ((SESSION_COOKIE, opened.cookie), (CSRF_COOKIE, opened.csrf)):
+        resp.set_cookie(name, value, max_age=life, secure=True, httponly=True, samesite="Lax")
+    return resp
+
+
+@blp.route("/sign-out", methods=["POST"])
+def sign_out() -> Any:
+    """End the browser session."""
+    row = sessions.current(db.session, cookie=request.cookies.get(SESSION_COOKIE), now=utcnow())
+    if row is not None:
+        if not sessions.csrf_ok(row, csrf=request.form.get("csrf")):
+            db.session.rollback()
+            return _error(403, "Sign-out refused", "The form's CSRF token is missing or wrong.")
+        sessions.sign_out(row, now=utcnow())
+        db.session.commit()
+    resp = redirect(url_for("web.sign_in_form"), 303)
+    for name in (SESSION_COOKIE, CSRF_COOKIE):
+        resp.delete_cookie(name, secure=True, httponly=True, samesite="Lax")
+    return resp
+
+
+def _filters() -> tuple[dict[str, Any], dict[str, str]]:
+    """The list's filters from the query string; returns (values, {field: problem})."""
+    args, errors, out = request.args, {}, {}
+    status = args.get("status", "")
+    if status:
+        if status not in {s.value for s in Status}:
+            errors["status"] = f"unknown status {status!r}"
+        else:
+            out["status"] = [Status(status)]
+    severity = args.get("severity", "")
+    if severity:
+        if severity not in {s.value for s in Severity}:
+            errors["severity"] = f"unknown severity {severity!r}"
+        else:
+            out["severity"] = [Severity(severity)]
+    for field, key, at in (("from", "opened_after", time.min), ("to", "opened_before", time.max)):
+        raw = args.get(field, "")
+        if raw:
+            try:
+                day = datetime.strptime(raw, "%Y-%m-%d").date()
+                out[key] = datetime.combine(day, at, tzinfo=UTC)
+            except ValueError:
+                errors[field] = "use a date like 2026-11-23"
+    if (
+        "opened_after" in out
+        and "opened_before" in out
+        and out["opened_before"] < out["opened_after"]
+    ):
+        errors["to"] = "'to' is before 'from'"
+    monitor = args.get("monitor", "")
+    if monitor:
+        found = db.session.scalar(select(Monitor).where(Monitor.key == monitor[:64]))
+        if found is None:
+            errors["monitor"] = f"no monitor {monitor[:64]!r}"
+        else:
+            out["monitor_id"] = found.id
+    q = args.get("q", "")
+    if len(q) > MAX_QUERY:
+        errors["q"] = f"at most {MAX_QUERY} characters"
+    page = args.get("page", "1")
+    if not page.isdigit() or not 1 <= int(page) <= 100_000:
+        errors["page"] = "a page number from 1"
+    return {**out, "q": q.strip(), "page": int(page) if page.isdigit() else 1}, errors
+
+
+@blp.route("/", methods=["GET"])
+@blp.route("/incidents", methods=["GET"])
+def incident_list() -> Any:
+    """Incidents, newest first, with filters."""
+    row = _signed_in()
+    if isinstance(row, Response):
+        return row
+    values, errors = _filters()
+    if errors:
+        field, why = next(iter(errors.items()))
+        return _error(400, "Bad filter", why, field=field)
+    query = incidents.search(
+        monitor_id=values.get("monitor_id"),
+        status=values.get("status"),
+        severity=values.get("severity"),
+        opened_after=values.get("opened_after"),
+        opened_before=values.get("opened_before"),
+    )
+    if values["q"]:
+        query = query.where(Incident.title.ilike(f"%{_like(values['q'])}%", escape="\\"))
+    total = db.session.scalar(select(func.count()).select_from(query.order_by(None).subquery()))
+    page = values["page"]
+    rows = db.session.scalars(query.limit(PER_PAGE).offset((page - 1) * PER_PAGE)).all()
+    zone = _timezone()
+    monitors = db.session.scalars(select(Monitor).order_by(Monitor.key)).all()
+    body = render_template(
+        "web/incidents.html",
+        incidents=[pages.list_row(i, zone) for i in rows],
+        total=total,
+        page=page,
+        pages=max(1, -(-total // PER_PAGE)),
+        args=request.args,
+        statuses=[s.value for s in Status],
+        severities=[s.value for s in Severity],
+        monitors=[m.key for m in monitors],
+        zone=zone,
+        zones=pages.COMMON_ZONES,
+    )
+    return _remember_tz(make_response(body), zone)
+
+
+def _like(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+@blp.route("/incidents/<int:number>", methods=["GET"])
+def incident_page(number: int) -> Any:
+    """One incident: headline metrics, chart, timeline, evidence, statements, chain."""
+    row = _signed_in()
+    if isinstance(row, Response):
+        return row
+    zone = _timezone()
+    try:
+        body = pages.incident_html(db.session, number=number, zone=zone, standalone=False)
+    except NotFound:
+        return _error(404, "No such incident", f"Incident #{number} does not exist.")
+    return _remember_tz(make_response(body), zone)
+
+
+@blp.route("/incidents/<int:number>/export.<fmt>", methods=["GET"])
+def incident_export(number: int, fmt: str) -> Any:
+    """Download an export of the incident (json, md, html, svg) from the page."""
+    row = _signed_in()
+    if isinstance(row, Response):
+        return row
+    if fmt not in pages.EXPORTS:
+        return _error(404, "No such export", f"Exports are {', '.join(pages.EXPORTS)}.")
+    try:
+        body, mimetype = pages.export(db.session, number=number, fmt=fmt, zone=_timezone())
+    except NotFound:
+        return _error(404, "No such incident", f"Incident #{number} does not exist.")
+    name = f"incident-{number}-postmortem.{fmt}" if fmt != "svg" else f"incident-{number}-chart.svg"
+    resp = make_response(body)
+    resp.mimetype = mimetype
+    resp.headers["Content-Disposition"] = f'attachment; filename="{name}"'
+    return resp
