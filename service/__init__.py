@@ -65,11 +65,13 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from service.statements.views import blp as statements_blp
     from service.timeline.views import blp as timeline_blp
     from service.web.views import blp as web_blp
+    from service.web.views import root as root_blp
 
     app.register_blueprint(health.blp)
     app.register_blueprint(metrics.blp)
     app.register_blueprint(webhooks_blp)
     app.register_blueprint(web_blp)
+    app.register_blueprint(root_blp)
     for blp in (
         users_blp,
         incidents_blp,

@@ -31,6 +31,8 @@ from service.web import service as sessions
 from service.web.models import WebSession
 
 blp = Blueprint("web", __name__, url_prefix="/ui", template_folder="templates")
+#: the site's root sends people to the pages
+root = Blueprint("root", __name__)
 
 SESSION_COOKIE = "__Host-fb-session"
 CSRF_COOKIE = "__Host-fb-csrf"
@@ -106,6 +108,12 @@ def _remember_tz(resp: Response, zone: pages.Zone) -> Response:
             TZ_COOKIE, zone.name, max_age=365 * 86400, samesite="Lax", secure=True, httponly=True
         )
     return resp
+
+
+@root.route("/", methods=["GET"])
+def home() -> Any:
+    """People who open the bare address land on the incidents list (or sign-in)."""
+    return redirect(url_for("web.incident_list"), 302)
 
 
 @blp.route("/sign-in", methods=["GET"])

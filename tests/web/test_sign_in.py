@@ -25,6 +25,7 @@ def sessions(app) -> list[WebSession]:
 
 @pytest.mark.smoke
 def test_pages_send_strangers_to_sign_in_and_a_token_opens_a_secure_session(app, client, reviewer):
+    assert client.get("/").headers["Location"] == "/ui/incidents"
     resp = client.get("/ui/incidents/3?tz=UTC")
     assert resp.status_code == 303
     assert resp.headers["Location"].startswith("/ui/sign-in?next=")
