@@ -179,6 +179,8 @@ def main() -> None:
         help="keep web and worker running at the end, to read the incident page (Ctrl-C stops)",
     )
     args = parser.parse_args()
+    # SIGTERM (kill, pkill) stops the demo like Ctrl-C: its web and worker processes go with it
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     demo = Demo(Path(args.workdir), args.port or free_port(), args.redis_url)
 
     say("Preparing a fresh SQLite database and Redis db")

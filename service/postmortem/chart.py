@@ -330,7 +330,6 @@ def markers_from(doc: dict[str, Any]) -> list[Marker]:
     kinds = {
         "signal.detected": "signal",
         "signal.updated": "signal",
-        "page.sent": "page",
         "incident.acknowledged": "acknowledged",
         "statement.published": "statement",
         "incident.resolved": "resolved",
@@ -344,7 +343,11 @@ def markers_from(doc: dict[str, Any]) -> list[Marker]:
         at = parse_time(e["at"])
         if at is not None:
             out.append(Marker(at, kind, f"{e['kind']} at {e['at']} by {e['actor']}"))
-    return out
+    for page in doc.get("pages", []):  # pages that ask for an answer; notices only inform
+        at = parse_time(page.get("sent_at"))
+        if page.get("kind") == "page" and at is not None:
+            out.append(Marker(at, "page", f"page sent to {page['to']} at {page['sent_at']}"))
+    return sorted(out, key=lambda m: m.at)
 
 
 def baseline_from(doc: dict[str, Any]) -> Baseline | None:
@@ -383,3 +386,70 @@ def incident_chart(doc: dict[str, Any], points: Sequence[Point], *, now: datetim
         baseline=baseline_from(doc),
         title=f"#{inc['number']}: mentions around the incident",
     )
+
+
+STRIP_H = 150
+
+
+def response_strip(markers: Sequence[Marker], *, title: str = "The response, zoomed in") -> str:
+    """The markers alone on their own time scale (opening to resolution), labelled one by one."""
+    shown = sorted((m for m in markers if m.kind != "onset"), key=lambda m: m.at)
+    if len(shown) < 2:
+        return ""
+    t0, t1 = shown[0].at, shown[-1].at
+    span = max((t1 - t0).total_seconds(), 1e-6)
+    plot_w = WIDTH - LEFT - RIGHT - 120
+    axis_y = 86
+
+    def x(at: datetime) -> float:
+        return LEFT + (at - t0).total_seconds() / span * plot_w
+
+    def offset(at: datetime) -> str:
+        secs = (at - t0).total_seconds()
+        if secs < 120:
+            return f"+{secs:.1f} s"
+        return f"+{int(secs // 60)} min {secs % 60:02.0f} s"
+
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {WIDTH} {STRIP_H}" width="{WIDTH}" '
+        f'height="{STRIP_H}" role="img" aria-labelledby="strip-title" '
+        'font-family="system-ui, sans-serif" font-size="12" class="response-strip">',
+        f'<title id="strip-title">{escape(title)}</title>',
+        f'<rect x="0" y="0" width="{WIDTH}" height="{STRIP_H}" fill="#ffffff"/>',
+        f'<text x="{LEFT}" y="18" font-size="14" font-weight="600">{escape(title)}</text>',
+        f'<text x="{LEFT}" y="34" fill="#555">from the first signal at {_hhmm(t0)}:'
+        f"{t0:%S} UTC to the last event, {offset(t1)} later</text>",
+        f'<line x1="{LEFT}" x2="{LEFT + plot_w}" y1="{axis_y}" y2="{axis_y}" stroke="#333"/>',
+    ]
+    # same-kind markers a few pixels apart share one label ("page x2"); labels take the first
+    # of four rows (two above the axis, two below) where they don't overlap the previous one
+    groups: list[list[Marker]] = []
+    for m in shown:
+        if groups and groups[-1][0].kind == m.kind and x(m.at) - x(groups[-1][0].at) < 30:
+            groups[-1].append(m)
+        else:
+            groups.append([m])
+    rows = [(-22, "above"), (34, "below"), (-40, "above"), (52, "below")]
+    last = [-1e9] * len(rows)
+    for group in groups:
+        m = group[0]
+        mx, color = x(m.at), COLORS.get(m.kind, "#333")
+        row = next((i for i in range(len(rows)) if mx - last[i] > 120), last.index(min(last)))
+        last[row] = mx
+        dy, side = rows[row]
+        ly = axis_y + dy
+        count = f" ×{len(group)}" if len(group) > 1 else ""
+        text = f"{LABELS.get(m.kind, m.kind)}{count} {offset(m.at)}"
+        tips = "; ".join(g.label for g in group)
+        parts.append(
+            f'<g class="strip-marker strip-{m.kind}"><title>{escape(tips)}</title>'
+            + "".join(
+                f'<circle cx="{x(g.at):.1f}" cy="{axis_y}" r="5" fill="{color}"/>' for g in group
+            )
+            + f'<line x1="{mx:.1f}" x2="{mx:.1f}" y1="{axis_y}" '
+            f'y2="{ly + (4 if side == "above" else -12)}" stroke="{color}" stroke-width="0.8"/>'
+            f'<text x="{mx:.1f}" y="{ly}" text-anchor="middle" fill="{color}" stroke="#ffffff" '
+            f'stroke-width="3" paint-order="stroke">{escape(text)}</text></g>'
+        )
+    parts.append("</svg>")
+    return "".join(parts)

@@ -14,6 +14,7 @@ from service.incidents import service as incidents
 from service.incidents.models import Incident
 from service.paging.models import Page
 from service.playbooks.models import PlaybookRun
+from service.postmortem import retention
 from service.postmortem.metrics import incident_metrics
 from service.statements.models import Statement
 from service.timeline import service as timeline
@@ -91,7 +92,7 @@ def _pages(session: Session, incident_id: int) -> list[dict[str, Any]]:
             "to": p.user.name,
             "kind": p.kind,
             "channel": p.channel,
-            "level": p.level,
+            "level": p.level + 1 if p.level is not None else None,  # 1-based, as the API
             "status": p.status,
             "created_at": _t(p.created_at),
             "sent_at": _t(p.sent_at),
@@ -108,6 +109,7 @@ def _playbooks(session: Session, incident_id: int) -> list[dict[str, Any]]:
     return [
         {
             "playbook_id": r.playbook_id,
+            "step_titles": {st.get("id"): st.get("title") for st in r.content.get("steps", [])},
             "version": r.version,
             "title": r.title,
             "source_sha256": r.source_sha256,
@@ -201,6 +203,7 @@ def export_json(session: Session, *, incident_id: int) -> dict[str, Any]:
         "incident": _incident(incident),
         "metrics": _jsonable(incident_metrics(session, incident_id=incident_id)),
         "signals": _signals(session, incident_id),
+        "evidence": retention.evidence(session, incident_id=incident_id),
         "timeline": [
             {
                 "seq": e.seq,

@@ -9,24 +9,86 @@ from service.postmortem.metrics import DURATIONS, parse_time
 from service.postmortem.sentences import describe
 
 
+def _when(iso: str | None) -> str:
+    at = parse_time(iso)
+    return at.strftime("%Y-%m-%d %H:%M:%S.%f UTC") if at else "?"
+
+
+def _last(doc: dict[str, Any], kind: str, *, first: bool = False) -> dict[str, Any] | None:
+    found = [e for e in doc["timeline"] if e["kind"] == kind]
+    return (found[0] if first else found[-1]) if found else None
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}" + ("" if n == 1 else "s")
+
+
 def summary(doc: dict[str, Any]) -> str:
-    """What happened, in a few sentences."""
+    """What happened, in a few sentences: start, detection, paging, answer, statement, end."""
     inc, m = doc["incident"], doc["metrics"]
     origin = (
         f"opened by the detector on monitor {inc['monitor']}"
         if inc["source"] == "detector"
         else "declared by hand"
     )
-    text = f"Incident #{inc['number']} ({inc['severity']}) was {origin} at {inc['opened_at']}."
-    if m["time_to_acknowledge"] is not None:
-        text += f" It was acknowledged after {duration(m['time_to_acknowledge'])}"
-        text += "" if m["time_to_resolve"] is None else ","
-    if m["time_to_resolve"] is not None:
-        text += f" and resolved after {duration(m['time_to_resolve'])}"
-    text += "." if m["time_to_acknowledge"] is not None or m["time_to_resolve"] else ""
-    published = sum(len(s["publications"]) for s in doc["statements"])
-    text += f" {published} statement(s) were published. Its status is now {inc['status']}."
-    return text
+    parts = [
+        f"Incident #{inc['number']} ({inc['severity']}) was {origin} at {_when(inc['opened_at'])}."
+    ]
+    if m["time_to_detect"] is not None:
+        parts.append(
+            f"The firestorm began about {_when(m['onset_at'])} (onset); the detector called it "
+            f"{duration(m['time_to_detect'])} later."
+        )
+    if m["time_to_page"] is not None:
+        parts.append(f"The first page went out {duration(m['time_to_page'])} after opening.")
+    ack = _last(doc, "incident.acknowledged", first=True)
+    if ack is not None:
+        parts.append(f"{ack['actor']} acknowledged after {duration(m['time_to_acknowledge'])}.")
+    published = [p for s in doc["statements"] for p in s["publications"]]
+    if published:
+        first = min(published, key=lambda p: p["published_at"])
+        parts.append(
+            f"{_plural(len(published), 'statement')} published; the first, on {first['channel']}, "
+            f"by {first['published_by']} at {_when(first['published_at'])}."
+        )
+    resolved = _last(doc, "incident.resolved")
+    if resolved is not None and m["time_to_resolve"] is not None:
+        note = resolved["data"].get("note")
+        parts.append(
+            f"{resolved['actor']} resolved it after {duration(m['time_to_resolve'])}"
+            + (f": “{note}”." if note else ".")
+        )
+    steps = m["steps"]
+    total = sum(len(r["steps"]) for r in doc["playbooks"] if r["replaced_at"] is None)
+    if total:
+        done = total - steps.get("unfinished", 0)
+        parts.append(
+            f"Playbook steps: {done} of {total} done or skipped, {steps['late']} late"
+            + (f"; {steps['unfinished']} left unfinished." if steps.get("unfinished") else ".")
+        )
+    parts.append(f"Status: {inc['status']}.")
+    return " ".join(parts)
+
+
+def _paged(doc: dict[str, Any]) -> list[str]:
+    if not doc["pages"]:
+        return ["Nobody was paged."]
+    lines = [
+        "| To | Why | Level | Sent (UTC) | Delivered (UTC) | Status |",
+        "|---|---|---|---|---|---|",
+    ]
+    why = {"page": "page (must answer)", "notify": "notice (FYI)"}
+    for p in sorted(doc["pages"], key=lambda p: p["sent_at"] or p["created_at"]):
+        row = (
+            p["to"],
+            why.get(p["kind"], p["kind"]),
+            p["level"],
+            p["sent_at"],
+            p["delivered_at"],
+            p["status"],
+        )
+        lines.append("| " + " | ".join(cell(v) for v in row) + " |")
+    return lines
 
 
 def _metrics(doc: dict[str, Any]) -> list[str]:
@@ -37,6 +99,7 @@ def _metrics(doc: dict[str, Any]) -> list[str]:
         lines.append(f"| {LABELS[key]} | {duration(secs)} | {'' if secs is None else secs} |")
     s = m["steps"]
     lines.append(f"| Playbook steps on time / late | {s['on_time']} / {s['late']} | |")
+    lines.append(f"| Playbook steps left unfinished | {s.get('unfinished', 0)} | |")
     return lines
 
 
@@ -55,13 +118,21 @@ def _timeline(doc: dict[str, Any]) -> list[str]:
 
 
 def _evidence(doc: dict[str, Any]) -> list[str]:
-    items = [e for s in doc["signals"][:1] for e in s["evidence"] or []]
+    items = doc.get("evidence") or [e for s in doc["signals"][:1] for e in s["evidence"] or []]
     if not items:
         return ["No evidence mentions were recorded."]
-    lines = ["| Author | Reach | Mention |", "|---|---|---|"]
+    lines = ["| Posted (UTC) | Author | Reach | Sentiment | Mention |", "|---|---|---|---|---|"]
     for e in items:
         author = e.get("author") or e.get("user") or ""
-        lines.append(f"| {cell(author)} | {cell(e.get('reach'))} | {cell(e.get('text'))} |")
+        sentiment = e.get("sentiment")
+        row = (
+            _when(e.get("created_at")),
+            author,
+            e.get("reach"),
+            f"{sentiment:+.2f}" if isinstance(sentiment, int | float) else "",
+            e.get("text"),
+        )
+        lines.append("| " + " | ".join(cell(v) for v in row) + " |")
     return lines
 
 
@@ -88,14 +159,23 @@ def _statements(doc: dict[str, Any]) -> list[str]:
     return lines or ["No statement was published."]
 
 
-def punctuality(step: dict[str, Any], late_steps: list[str]) -> str:
-    """On time, late, late (unfinished), not due yet, or no deadline (as the metrics count it)."""
+def punctuality(step: dict[str, Any], late_steps: list[str], *, ended: bool = False) -> str:
+    """On time, late, late (unfinished), unfinished, not due yet, or no deadline."""
     due, finished = parse_time(step["due_at"]), parse_time(step["finished_at"])
+    if finished is None and step["step_id"] in late_steps:
+        return "late (unfinished)"
+    if finished is None and ended:  # the incident is over and this step was never done
+        return "unfinished"
     if due is None:
         return "no deadline"
     if finished is not None:
         return "on time" if finished <= due else "late"
-    return "late (unfinished)" if step["step_id"] in late_steps else "not due yet"
+    return "not due yet"
+
+
+def ended(doc: dict[str, Any]) -> bool:
+    """Whether the incident is over (resolved or closed)."""
+    return doc.get("incident", {}).get("status") in ("resolved", "closed")
 
 
 def _steps(doc: dict[str, Any]) -> list[str]:
@@ -105,8 +185,9 @@ def _steps(doc: dict[str, Any]) -> list[str]:
     late_steps = doc["metrics"]["steps"].get("late_steps") or []
     lines = ["| Step | Owner | State | Due | Finished | On time? |", "|---|---|---|---|---|---|"]
     for s in runs[0]["steps"]:
-        verdict = punctuality(s, late_steps)
-        row = (s["step_id"], s["owner"], s["state"], s["due_at"], s["finished_at"], verdict)
+        verdict = punctuality(s, late_steps, ended=ended(doc))
+        title = (runs[0].get("step_titles") or {}).get(s["step_id"]) or s["step_id"]
+        row = (title, s["owner"], s["state"], s["due_at"], s["finished_at"], verdict)
         lines.append("| " + " | ".join(cell(v) for v in row) + " |")
     return [f"Playbook: {runs[0]['title']} (v{runs[0]['version']})", "", *lines]
 
@@ -133,6 +214,10 @@ def render(doc: dict[str, Any]) -> str:
         "Mentions per minute (negative in red), the expected range shaded, and markers for the"
         " onset, signal, pages, acknowledgement, statements and resolution. The SVG file comes"
         f" with `firebreak export {inc['number']} --out FILE` or from the incident page.",
+        "",
+        "## Who was paged",
+        "",
+        *_paged(doc),
         "",
         "## Timeline",
         "",

@@ -18,7 +18,8 @@ Choices, written down so a reviewer can check them:
   reopened after it (then it is not resolved: None).
 - A playbook step is **on time** when it finished at or before its due time, **late** when it
   finished after it or is still unfinished past it (as of ``now``); steps without a due time
-  are not counted.
+  are not counted. Separately, every step not done or skipped (as of ``now``) is **unfinished**,
+  due time or not: a resolved incident with steps left undone says so.
 """
 
 from __future__ import annotations
@@ -113,8 +114,11 @@ def step_punctuality(steps: Iterable[StepTiming], *, now: datetime) -> dict[str,
     """Steps on time vs late (unfinished past due counts late); steps without due are skipped."""
     on_time: list[str] = []
     late: list[str] = []
+    unfinished: list[str] = []
     pending = 0
     for step in steps:
+        if step.finished_at is None:
+            unfinished.append(step.step_id)
         if step.due_at is None:
             continue
         if step.finished_at is not None:
@@ -128,6 +132,8 @@ def step_punctuality(steps: Iterable[StepTiming], *, now: datetime) -> dict[str,
         "late": len(late),
         "pending": pending,
         "late_steps": late,
+        "unfinished": len(unfinished),
+        "unfinished_steps": unfinished,
     }
 
 

@@ -16,7 +16,8 @@ Choices, written down so a reviewer can check them:
   in Redis only grow, so a larger count is newer; a smaller one means Redis lost the bucket
   (expired or flushed), and the copy is kept.
 - Each copy also takes an **evidence snapshot**: the ``EVIDENCE_LIMIT`` most damaging mentions
-  of the window, as ``BucketStore.evidence`` ranks them.
+  from ``EVIDENCE_BEFORE`` before the first signal (or the opening) to now, as
+  ``BucketStore.evidence`` ranks them (the hours before hold routine complaints, not evidence).
 - A Redis failure is logged as a warning and copies nothing (returns 0): opening or resolving
   the incident matters more than its evidence.
 """
@@ -44,6 +45,9 @@ BEFORE_OPEN = timedelta(hours=3)
 MAX_SPAN = timedelta(hours=24)
 #: how many of the window's most damaging mentions an evidence snapshot keeps
 EVIDENCE_LIMIT = 25
+#: evidence is the firestorm's, not the routine complaints of the hours before it: its window
+#: starts this long before the first signal's window (or the opening)
+EVIDENCE_BEFORE = timedelta(minutes=15)
 REASONS = ("opened", "resolved")
 
 _COUNTERS = ("count", "negative", "positive", "sentiment_sum", "reach", "negative_reach")
@@ -72,9 +76,9 @@ def retain(session: Session, *, incident: Incident, reason: str, now: datetime) 
         raise ValueError(f"reason must be one of {', '.join(REASONS)}")
     if incident.monitor_id is None:
         return 0
-    start, end = window(
-        opened_at=incident.opened_at, now=now, signal_start=_signal_start(session, incident.id)
-    )
+    signal_start = _signal_start(session, incident.id)
+    start, end = window(opened_at=incident.opened_at, now=now, signal_start=signal_start)
+    anchor = min(incident.opened_at, signal_start) if signal_start else incident.opened_at
     bucket_store = detection.store()
     size = bucket_store.bucket_seconds
     first, last = bucket_store.bucket_of(start), bucket_store.bucket_of(end)
@@ -83,7 +87,9 @@ def retain(session: Session, *, incident: Incident, reason: str, now: datetime) 
         # before the monitor's first bucket there is no data (not zeros): nothing to copy
         starts = range(0) if data_start is None else range(max(first, data_start), last + 1, size)
         buckets = bucket_store.fetch(incident.monitor_id, starts)  # one round trip
-        mentions = bucket_store.evidence(incident.monitor_id, starts, limit=EVIDENCE_LIMIT)
+        evidence_from = bucket_store.bucket_of(anchor - EVIDENCE_BEFORE)
+        recent = [s for s in starts if s >= evidence_from]
+        mentions = bucket_store.evidence(incident.monitor_id, recent, limit=EVIDENCE_LIMIT)
     except redis.RedisError as exc:
         log.warning(
             "could not copy the evidence of incident #%s (%s) from Redis: %s",
@@ -97,7 +103,7 @@ def retain(session: Session, *, incident: Incident, reason: str, now: datetime) 
         EvidenceSnapshot(
             incident_id=incident.id,
             reason=reason,
-            window_start=datetime.fromtimestamp(starts[0], UTC) if starts else start,
+            window_start=datetime.fromtimestamp(recent[0], UTC) if recent else start,
             window_end=end,
             mentions=mentions,
             taken_at=now,

@@ -14,7 +14,10 @@ def _signal(d: Data) -> str:
     ratio = f" ({d['ratio']}x expected)" if d.get("ratio") is not None else ""
     share = d.get("negative_share")
     neg = f", {share:.0%} negative" if isinstance(share, int | float) else ""
-    return f"Detector saw {d.get('observed')} mentions{ratio}{neg}; severity {d.get('severity')}"
+    observed = d.get("observed")
+    count = f"{observed:.0f}" if isinstance(observed, int | float) else observed
+    severity = d.get("severity")
+    return f"Detector saw {count} mentions in the last minute{ratio}{neg}; severity {severity}"
 
 
 def _statement(verb: str) -> Callable[[Data], str]:
@@ -31,6 +34,14 @@ def _statement(verb: str) -> Callable[[Data], str]:
         return text
 
     return say
+
+
+def _escalated(d: Data) -> str:
+    paged = ", ".join(d.get("paged") or []) or "nobody"
+    level = d.get("level")
+    if isinstance(level, int) and level > 1:
+        return f"Not acknowledged in time: escalated to level {level}, paged {paged}"
+    return f"Escalation level {level} paged {paged}"
 
 
 SENTENCES: dict[str, Callable[[Data], str]] = {
@@ -51,9 +62,7 @@ SENTENCES: dict[str, Callable[[Data], str]] = {
     EventKind.PAGE_STATUS: lambda d: f"Page {d.get('page_id')} is {d.get('status', 'updated')}",
     EventKind.PAGE_FAILED: lambda d: f"Page {d.get('page_id')} failed",
     EventKind.PAGE_SKIPPED: lambda d: f"Page skipped for {d.get('to', 'a responder')}",
-    EventKind.ESCALATED: lambda d: (
-        f"Escalation level {d.get('level')} paged {', '.join(d.get('paged') or []) or 'nobody'}"
-    ),
+    EventKind.ESCALATED: _escalated,
     EventKind.ESCALATION_STOPPED: lambda d: "Escalation stopped",
     EventKind.ESCALATION_EXHAUSTED: lambda d: "Escalation exhausted: nobody answered",
     EventKind.SMS_REPLY: lambda d: "SMS reply received",

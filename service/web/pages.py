@@ -125,21 +125,28 @@ def _timeline(doc: dict[str, Any], z: Zone) -> list[dict[str, Any]]:
     ]
 
 
-def _steps(doc: dict[str, Any], now: datetime) -> list[dict[str, Any]]:
+def _steps(doc: dict[str, Any]) -> list[dict[str, Any]]:
+    from service.postmortem.markdown import ended, punctuality
+
     runs = [r for r in doc["playbooks"] if r["replaced_at"] is None]
     if not runs:
         return []
-    out = []
-    for s in runs[0]["steps"]:
-        due, done = parse_time(s["due_at"]), parse_time(s["finished_at"])
-        if due is None:
-            verdict = ""
-        elif done is not None:
-            verdict = "on time" if done <= due else "late"
-        else:
-            verdict = "late (unfinished)" if now > due else "not due yet"
-        out.append({**s, "verdict": verdict})
-    return out
+    late = doc["metrics"]["steps"].get("late_steps") or []
+    titles = runs[0].get("step_titles") or {}
+    return [
+        {
+            **s,
+            "title": titles.get(s["step_id"]) or s["step_id"],
+            "verdict": punctuality(s, late, ended=ended(doc)),
+        }
+        for s in runs[0]["steps"]
+    ]
+
+
+def _pages(doc: dict[str, Any]) -> list[dict[str, Any]]:
+    why = {"page": "page (must answer)", "notify": "notice (FYI)"}
+    rows = sorted(doc["pages"], key=lambda p: p["sent_at"] or p["created_at"])
+    return [{**p, "why": why.get(p["kind"], p["kind"])} for p in rows]
 
 
 def context(session: Session, *, number: int, zone: Zone) -> dict[str, Any]:
@@ -149,23 +156,27 @@ def context(session: Session, *, number: int, zone: Zone) -> dict[str, Any]:
     now = utcnow()
     doc = export_json(session, incident_id=number)
     svg = chart.incident_chart(doc, _points(session, number), now=now)
+    strip = chart.response_strip(chart.markers_from(doc))
     inc = doc["incident"]
+    acks = [e for e in doc["timeline"] if e["kind"] == "incident.acknowledged"]
+    resolutions = [e for e in doc["timeline"] if e["kind"] == "incident.resolved"]
     return {
+        "acknowledged_by": acks[0]["actor"] if acks else "",
+        "resolved_by": resolutions[-1]["actor"] if resolutions else "",
+        "resolution_note": resolutions[-1]["data"].get("note", "") if resolutions else "",
         "doc": doc,
         "inc": inc,
         "summary": summary(doc),
         "metrics": _metrics(doc),
         "steps_summary": doc["metrics"]["steps"],
         "chart": svg,
+        "strip": strip,
         "timeline": _timeline(doc, zone),
-        "evidence": [
-            {**m, "posted": utc_text(parse_time(m.get("created_at")))}
-            for m in retention.evidence(session, incident_id=number)
-        ],
-        "steps": _steps(doc, now),
+        "evidence": doc["evidence"],
+        "steps": _steps(doc),
         "playbook": next((r for r in doc["playbooks"] if r["replaced_at"] is None), None),
         "statements": doc["statements"],
-        "pages": doc["pages"],
+        "pages": _pages(doc),
         "chain": doc["chain"],
         "times": {k: _when(inc[k], zone) for k in ("opened_at", "acknowledged_at", "resolved_at")},
         "onset": _when(doc["metrics"]["onset_at"], zone),

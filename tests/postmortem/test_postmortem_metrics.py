@@ -111,6 +111,8 @@ def test_steps_on_time_and_late():
         "late": 2,
         "pending": 1,
         "late_steps": ["legal", "press"],
+        "unfinished": 2,  # done or skipped or not: due time does not matter
+        "unfinished_steps": ["press", "later"],
     }
     assert metrics(steps=steps)["steps"]["late"] == 2
 

@@ -125,7 +125,8 @@ def test_detector_incident_keeps_its_buckets_and_evidence_after_redis_forgets_th
     assert at_resolve[opened_bucket + MINUTE].count > 5 * BASE  # after the open
     opened, resolved = snapshots(app, number)
     assert resolved.reason == "resolved" and resolved.window_end == resolved_at
-    assert resolved.window_start == first
+    # evidence is the firestorm's: from 15 min before the first signal's window, not 3 h
+    assert resolved.window_start == first + retention.BEFORE_OPEN - retention.EVIDENCE_BEFORE
 
     # Redis forgets everything; the database still has the chart and the evidence
     with app.app_context():

@@ -83,13 +83,16 @@ def test_a_reviewer_reads_the_incident_page_in_chromium(browser, live, story):
     assert session["httpOnly"] and session["secure"] and session["sameSite"] == "Lax"
     assert page.evaluate("document.cookie") == ""  # HttpOnly: scripts can't read the session
 
-    chart = page.locator("#chart svg")
+    chart = page.locator("#chart svg.incident-chart")
     box = chart.bounding_box()
     assert box and box["width"] > 600 and box["height"] > 200
     assert chart.locator("rect").count() > 50
     assert chart.locator(".marker-signal").count() >= 1
     assert chart.locator(".marker-resolved").count() == 1
     assert "peak" in chart.locator("desc").text_content()
+    strip = page.locator("#chart svg.response-strip")  # the response on its own time scale
+    assert strip.locator(".strip-acknowledged").count() == 1
+    assert strip.locator(".strip-resolved text").text_content().startswith("resolved +")
 
     rows = page.locator("#timeline tr.event")
     assert rows.count() == len(story.events)
@@ -129,7 +132,7 @@ def test_the_page_reads_without_javascript(browser, live, story):
     )
     page = context.new_page()
     sign_in(page, live, story.reviewer["token"], f"/ui/incidents/{story.number}?tz=Europe/Berlin")
-    assert page.locator("#chart svg").bounding_box()["width"] > 600
+    assert page.locator("#chart svg.incident-chart").bounding_box()["width"] > 600
     assert page.locator("#timeline tr.event").count() == len(story.events)
     assert "CET" in page.inner_text("#timeline") or "CEST" in page.inner_text("#timeline")
     page.screenshot(path=str(ARTIFACTS / "incident-page-no-js.png"), full_page=True)

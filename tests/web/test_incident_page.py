@@ -59,8 +59,10 @@ def test_the_page_tells_the_story_of_the_incident(client, story):
     assert f"#{story.number} Negative spike on Acme Kettles" in html
     summary = doc.section("summary")
     assert "opened by the detector on monitor acme" in summary
-    assert "acknowledged after" in summary and "resolved after" in summary
-    assert len(UTC_TIME.findall(summary)) == 4  # onset, opened, acknowledged, resolved
+    assert "Winston Wolf (#2) acknowledged after 40.0 s" in summary
+    assert "resolved it after" in summary and "1 statement published" in summary
+    assert "left unfinished" in summary
+    assert len(UTC_TIME.findall(summary)) >= 4  # onset, opened, acknowledged, resolved
 
     metrics = doc.section("metrics")
     for label in (
