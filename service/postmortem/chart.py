@@ -375,14 +375,20 @@ def window(doc: dict[str, Any], *, now: datetime) -> tuple[datetime, datetime]:
     return start - BEFORE, min(end + AFTER, now)
 
 
-def incident_chart(doc: dict[str, Any], points: Sequence[Point], *, now: datetime) -> str:
-    """The chart of an exported incident from its kept buckets."""
+def incident_chart(
+    doc: dict[str, Any],
+    points: Sequence[Point],
+    *,
+    now: datetime,
+    markers: Sequence[Marker] | None = None,
+) -> str:
+    """The chart of an exported incident from its kept buckets (markers: from the export)."""
     start, end = window(doc, now=now)
     shown = [p for p in points if start <= p.start < end]
     inc = doc["incident"]
     return render(
         shown,
-        markers=markers_from(doc),
+        markers=markers_from(doc) if markers is None else markers,
         baseline=baseline_from(doc),
         title=f"#{inc['number']}: mentions around the incident",
     )

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import asdict
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import select
@@ -30,6 +30,11 @@ LABELS = {
 
 def _t(at: datetime | None) -> str | None:
     return timeline.format_time(at) if at else None
+
+
+def human_time(at: datetime | None) -> str:
+    """Exact UTC for people: 2026-11-23 14:06:08.733131 UTC (empty when None)."""
+    return at.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f UTC") if at else ""
 
 
 def _jsonable(value: Any) -> Any:

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from service.postmortem.export import LABELS, cell, duration
+from service.postmortem.export import LABELS, cell, duration, human_time
 from service.postmortem.metrics import DURATIONS, parse_time
 from service.postmortem.sentences import describe
 
 
 def _when(iso: str | None) -> str:
-    at = parse_time(iso)
-    return at.strftime("%Y-%m-%d %H:%M:%S.%f UTC") if at else "?"
+    return human_time(parse_time(iso)) or "?"
 
 
 def _last(doc: dict[str, Any], kind: str, *, first: bool = False) -> dict[str, Any] | None:

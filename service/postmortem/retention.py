@@ -53,11 +53,8 @@ REASONS = ("opened", "resolved")
 _COUNTERS = ("count", "negative", "positive", "sentiment_sum", "reach", "negative_reach")
 
 
-def window(
-    *, opened_at: datetime, now: datetime, signal_start: datetime | None = None
-) -> tuple[datetime, datetime]:
-    """The (start, end) a copy covers: from before the incident to now, at most MAX_SPAN."""
-    anchor = min(opened_at, signal_start) if signal_start else opened_at
+def window(*, anchor: datetime, now: datetime) -> tuple[datetime, datetime]:
+    """The (start, end) a copy covers: from before the incident (anchor) to now, <= MAX_SPAN."""
     return max(anchor - BEFORE_OPEN, now - MAX_SPAN), now
 
 
@@ -77,8 +74,8 @@ def retain(session: Session, *, incident: Incident, reason: str, now: datetime) 
     if incident.monitor_id is None:
         return 0
     signal_start = _signal_start(session, incident.id)
-    start, end = window(opened_at=incident.opened_at, now=now, signal_start=signal_start)
     anchor = min(incident.opened_at, signal_start) if signal_start else incident.opened_at
+    start, end = window(anchor=anchor, now=now)
     bucket_store = detection.store()
     size = bucket_store.bucket_seconds
     first, last = bucket_store.bucket_of(start), bucket_store.bucket_of(end)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from datetime import UTC, datetime, tzinfo
+from functools import cache
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
@@ -15,6 +16,7 @@ from service.db import utcnow
 from service.incidents.models import Incident
 from service.postmortem import chart, retention
 from service.postmortem.export import LABELS, duration, export_json
+from service.postmortem.export import human_time as utc_text
 from service.postmortem.metrics import DURATIONS, parse_time
 from service.postmortem.sentences import describe
 
@@ -38,6 +40,12 @@ EXPORTS = {
 }
 
 
+@cache
+def _zone_names() -> frozenset[str]:
+    """The IANA zone names (read from disk once: it walks the tz database)."""
+    return frozenset(available_timezones())
+
+
 @dataclass(frozen=True)
 class Zone:
     """The reader's time zone; `chosen` is False when none was picked (UTC plus the browser's)."""
@@ -50,17 +58,12 @@ class Zone:
 def zone(raw: str) -> Zone:
     """A zone from an IANA name; UTC (not chosen) when empty or unknown."""
     raw = raw.strip()[:64]
-    if raw and raw in available_timezones():
+    if raw and raw in _zone_names():
         try:
             return Zone(raw, ZoneInfo(raw), True)
         except ZoneInfoNotFoundError:
             pass
     return Zone("UTC", UTC, False)
-
-
-def utc_text(at: datetime | None) -> str:
-    """Exact UTC with microseconds, as the timeline stores it."""
-    return at.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f UTC") if at else ""
 
 
 def local_text(at: datetime | None, z: Zone) -> str:
@@ -155,8 +158,9 @@ def context(session: Session, *, number: int, zone: Zone) -> dict[str, Any]:
 
     now = utcnow()
     doc = export_json(session, incident_id=number)
-    svg = chart.incident_chart(doc, _points(session, number), now=now)
-    strip = chart.response_strip(chart.markers_from(doc))
+    markers = chart.markers_from(doc)
+    svg = chart.incident_chart(doc, _points(session, number), now=now, markers=markers)
+    strip = chart.response_strip(markers)
     inc = doc["incident"]
     acks = [e for e in doc["timeline"] if e["kind"] == "incident.acknowledged"]
     resolutions = [e for e in doc["timeline"] if e["kind"] == "incident.resolved"]

@@ -177,18 +177,12 @@ def sign_out() -> Any:
 def _filters() -> tuple[dict[str, Any], dict[str, str]]:
     """The list's filters from the query string; returns (values, {field: problem})."""
     args, errors, out = request.args, {}, {}
-    status = args.get("status", "")
-    if status:
-        if status not in {s.value for s in Status}:
-            errors["status"] = f"unknown status {status!r}"
-        else:
-            out["status"] = [Status(status)]
-    severity = args.get("severity", "")
-    if severity:
-        if severity not in {s.value for s in Severity}:
-            errors["severity"] = f"unknown severity {severity!r}"
-        else:
-            out["severity"] = [Severity(severity)]
+    for field, enum in (("status", Status), ("severity", Severity)):
+        raw = args.get(field, "")
+        if raw and raw not in {e.value for e in enum}:
+            errors[field] = f"unknown {field} {raw!r}"
+        elif raw:
+            out[field] = [enum(raw)]
     for field, key, at in (("from", "opened_after", time.min), ("to", "opened_before", time.max)):
         raw = args.get(field, "")
         if raw:

@@ -68,7 +68,9 @@ def test_filters(client, listed, query, expected):
 def test_bad_filters_are_a_400_naming_the_field(client, listed, query, field):
     resp = client.get(f"/ui/incidents{query}")
     assert resp.status_code == 400
-    assert f"<strong>{field}</strong>" in resp.get_data(as_text=True)
+    body = resp.get_data(as_text=True)
+    assert f"<strong>{field}</strong>" in body
+    assert 'aria-label="Filters"' in body  # the form stays, to correct the filter
 
 
 def test_rows_link_to_the_incident_pages(client, listed):

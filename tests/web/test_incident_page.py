@@ -95,7 +95,9 @@ def test_the_page_tells_the_story_of_the_incident(client, story):
 
     evidence = doc.section("evidence")
     assert "exploded" in evidence or "explode" in evidence or "hazard" in evidence
-    assert "Winston Wolf" in doc.section("pages")
+    paged = doc.section("pages")
+    assert "Winston Wolf page (must answer) 1 " in paged  # escalation levels are 1-based
+    assert "Lena Legal notice (FYI)" in paged
     statements = doc.section("statements")
     assert "We are aware of the video" in statements
     assert "Lena Legal (legal) approved" in statements and "Published v1" in statements
