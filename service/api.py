@@ -10,12 +10,17 @@ from typing import Any, NoReturn
 
 import flask_smorest
 import marshmallow as ma
-from flask import Flask, Response, g, json, request
+from flask import Flask, Response, current_app, g, json, request
+from sqlalchemy import func, select
 from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.exceptions import HTTPException, UnsupportedMediaType
 
+from service.auth.models import User
 from service.auth.roles import Role
+from service.auth.service import find_token
+from service.db import utcnow
 from service.errors import Conflict, DomainError
+from service.extensions import db
 
 log = logging.getLogger(__name__)
 
@@ -187,13 +192,37 @@ _DESCRIPTIONS = {
 }
 
 
+def authenticate_request() -> User:
+    """The user behind the request's bearer token; 401 if there is none or it is not valid."""
+    header = request.headers.get("Authorization", "")
+    scheme, _, secret = header.partition(" ")
+    challenge = {"WWW-Authenticate": 'Bearer realm="firebreak"'}
+    if not header:
+        abort(401, "missing Authorization: Bearer token", type="unauthorized", headers=challenge)
+    if scheme.lower() != "bearer" or not secret.strip():
+        abort(401, "Authorization must be 'Bearer <token>'", type="unauthorized", headers=challenge)
+    session = db.session
+    now = utcnow()
+    token = find_token(session, secret=secret.strip(), now=now)
+    if token is None:
+        abort(
+            401,
+            "token is invalid, expired or revoked",
+            type="unauthorized",
+            headers={"WWW-Authenticate": 'Bearer realm="firebreak", error="invalid_token"'},
+        )
+    resolution = current_app.config["TOKEN_LAST_USED_RESOLUTION_SECONDS"]
+    if token.last_used_at is None or (now - token.last_used_at).total_seconds() >= resolution:
+        token.last_used_at = now
+        session.commit()
+    return token.user
+
+
 class Blueprint(flask_smorest.Blueprint):
     """A domain's blueprint: every view declares the roles it allows."""
 
     def roles(self, *allowed: Role, errors: Iterable[int] = ()) -> Callable:
         """Require a bearer token whose user holds one of `allowed` (all roles if none given)."""
-        from service.auth.service import authenticate_request
-
         wanted = frozenset(allowed) or frozenset(Role)
         names = ", ".join(sorted(r.value for r in wanted))
 
@@ -232,8 +261,6 @@ def request_has_body(func: Callable) -> bool:
 
 def page_of(session: Any, query: Any, pagination_parameters: Any) -> list[Any]:
     """One page of a select, counting the total for flask-smorest's X-Pagination header."""
-    from sqlalchemy import func, select
-
     pagination_parameters.item_count = session.scalar(
         select(func.count()).select_from(query.order_by(None).subquery())
     )

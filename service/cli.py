@@ -7,17 +7,10 @@ from typing import Any
 
 import click
 from flask import Flask, current_app
-from flask.cli import FlaskGroup, with_appcontext
+from flask.cli import with_appcontext
 
 from service.auth.roles import Role
-
-
-def main() -> None:
-    """Entry point of the `firebreak` console script."""
-    from service import create_app
-
-    cli = FlaskGroup(create_app=lambda: create_app(), help="Firebreak command line.")
-    cli.main(prog_name="firebreak")
+from workers.runtime import run_worker
 
 
 def alembic_config(app: Flask) -> Any:
@@ -199,8 +192,6 @@ def worker_command(
     queues: tuple[str, ...], burst: bool, with_scheduler: bool, fork: bool | None
 ) -> None:
     """Run an RQ worker (with the scheduler) on the purpose queues."""
-    from workers.runtime import run_worker
-
     run_worker(
         current_app._get_current_object(),
         queues=queues,

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
+from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from flask import current_app
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
@@ -126,10 +128,53 @@ SETTINGS: dict[str, tuple[Any, Any]] = {
         60,
         _int("TOKEN_LAST_USED_RESOLUTION_SECONDS", 0, 86400),
     ),
+    "WORKER_FORK": (False, _bool("WORKER_FORK")),
     "TESTING": (False, _bool("TESTING")),
 }
 
 SECRET_SETTINGS = frozenset({"SECRET_KEY", "TWILIO_AUTH_TOKEN"})
+SETTINGS_KEY = "firebreak.settings"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Every setting, parsed and validated, as typed attributes (FIREBREAK_<NAME UPPER>)."""
+
+    database_url: str
+    redis_url: str
+    public_url: str
+    secret_key: str | None
+    max_body_bytes: int
+    log_level: str
+    db_pool_size: int
+    sms_backend: str
+    twilio_account_sid: str | None
+    twilio_auth_token: str | None
+    twilio_messaging_service_sid: str | None
+    twilio_from_number: str | None
+    twilio_api_base_url: str | None
+    twilio_timeout_seconds: int
+    console_outbox_path: str | None
+    page_validity_seconds: int
+    sms_throttle_seconds: int
+    playbooks_dir: str
+    token_last_used_resolution_seconds: int
+    worker_fork: bool
+    testing: bool
+
+    @classmethod
+    def of(cls, values: Mapping[str, Any]) -> Settings:
+        """The typed view of `load()`'s values."""
+        return cls(**{f.name: values[f.name.upper()] for f in fields(cls)})
+
+    def __repr__(self) -> str:
+        return f"Settings({describe(self.__dict__)})"
+
+
+def current() -> Settings:
+    """The current app's settings."""
+    settings: Settings = current_app.extensions[SETTINGS_KEY]
+    return settings
 
 
 def load(overrides: Mapping[str, Any] | None = None, *, instance_path: str) -> dict[str, Any]:
@@ -165,7 +210,7 @@ def describe(settings: Mapping[str, Any]) -> dict[str, Any]:
     """The settings with secrets masked, safe to log."""
     shown = {}
     for name in SETTINGS:
-        value = settings.get(name)
+        value = settings.get(name, settings.get(name.lower()))
         if name in SECRET_SETTINGS and value:
             value = "***"
         elif name == "DATABASE_URL" and value:

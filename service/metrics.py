@@ -18,21 +18,10 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from service.db import utcnow
+from service.detection.service import MENTIONS_KEY
 from service.extensions import db, redis
 
 blp = Blueprint("metrics", __name__)
-
-#: Redis hash of mention outcomes (accepted / duplicate / rejected), incremented by ingest
-MENTIONS_KEY = "fb:metrics:mentions"
-
-
-def count_mentions(*, accepted: int, duplicate: int, rejected: int) -> None:
-    """Add one batch's outcomes to the mention counters (one Redis round trip)."""
-    pipe = redis.client.pipeline(transaction=False)
-    for field, value in (("accepted", accepted), ("duplicate", duplicate), ("rejected", rejected)):
-        if value:
-            pipe.hincrby(MENTIONS_KEY, field, value)
-    pipe.execute()
 
 
 def _grouped(session: Session, *columns: Any) -> list[tuple[Any, ...]]:

@@ -26,12 +26,9 @@ def bind_app(app: Flask) -> None:
 
 
 def current_app_for_jobs() -> Flask:
-    """The bound app, or one built from the environment on first use."""
-    global _app
+    """The app bound by `make_worker` (a forked work horse inherits it)."""
     if _app is None:
-        from service import create_app
-
-        _app = create_app()
+        raise RuntimeError("no app bound: start workers with make_worker/run_worker")
     return _app
 
 
@@ -75,10 +72,6 @@ def queues_for(app: Flask, names: Iterable[str] = ()) -> list[Queue]:
 def make_worker(app: Flask, *, queues: Iterable[str] = (), simple: bool = False) -> Worker:
     """A worker bound to the app's Redis and the purpose queues."""
     bind_app(app)
-    import workers.jobs  # noqa: F401 - imported once here, not in every forked work horse
-    import workers.playbook_jobs  # noqa: F401
-    import workers.statement_jobs  # noqa: F401
-
     qs = queues_for(app, queues)
     cls = FirebreakSimpleWorker if simple else FirebreakWorker
     return cls(qs, connection=qs[0].connection, serializer=JSONSerializer)

@@ -7,15 +7,12 @@ import secrets
 from datetime import datetime, timedelta
 
 import phonenumbers
-from flask import current_app, request
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, joinedload
 
-from service.api import abort
 from service.auth.models import ApiToken, User
 from service.auth.roles import Role
 from service.db import utcnow
-from service.extensions import db
 
 TOKEN_PREFIX = "fb_"
 
@@ -101,29 +98,3 @@ def find_token(session: Session, *, secret: str, now: datetime) -> ApiToken | No
     if token.expires_at is not None and token.expires_at <= now:
         return None
     return token
-
-
-def authenticate_request() -> User:
-    """The user behind the request's bearer token; 401 if there is none or it is not valid."""
-    header = request.headers.get("Authorization", "")
-    scheme, _, secret = header.partition(" ")
-    challenge = {"WWW-Authenticate": 'Bearer realm="firebreak"'}
-    if not header:
-        abort(401, "missing Authorization: Bearer token", type="unauthorized", headers=challenge)
-    if scheme.lower() != "bearer" or not secret.strip():
-        abort(401, "Authorization must be 'Bearer <token>'", type="unauthorized", headers=challenge)
-    session = db.session
-    now = utcnow()
-    token = find_token(session, secret=secret.strip(), now=now)
-    if token is None:
-        abort(
-            401,
-            "token is invalid, expired or revoked",
-            type="unauthorized",
-            headers={"WWW-Authenticate": 'Bearer realm="firebreak", error="invalid_token"'},
-        )
-    resolution = current_app.config["TOKEN_LAST_USED_RESOLUTION_SECONDS"]
-    if token.last_used_at is None or (now - token.last_used_at).total_seconds() >= resolution:
-        token.last_used_at = now
-        session.commit()
-    return token.user

@@ -17,13 +17,13 @@ from service.detection import engine
 from service.detection.buckets import BucketStore
 from service.detection.ingest import Limits, Report, ingest
 from service.detection.models import Signal
+from service.detection.schedule import Detect
 from service.detection.sentiment import default_scorer
 from service.extensions import redis
 from service.incidents import service as incidents
 from service.incidents.models import OPEN_STATUSES, Incident, Severity, Status
-from service.jobs import Deferred, enqueue_now
+from service.jobs import enqueue_now
 from service.monitors.models import Monitor
-from service.queues import QueueName
 from service.timeline import service as timeline
 from service.timeline.models import EventKind
 from service.timeline.service import Actor
@@ -71,6 +71,19 @@ def monitor_config(monitor: Monitor) -> engine.DetectorConfig:
     return dataclasses.replace(engine.DetectorConfig(), **(monitor.detector or {}))
 
 
+#: Redis hash of mention outcomes (accepted / duplicate / rejected), incremented by ingest
+MENTIONS_KEY = "fb:metrics:mentions"
+
+
+def count_mentions(*, accepted: int, duplicate: int, rejected: int) -> None:
+    """Add one batch's outcomes to the mention counters (one Redis round trip)."""
+    pipe = redis.client.pipeline(transaction=False)
+    for field, value in (("accepted", accepted), ("duplicate", duplicate), ("rejected", rejected)):
+        if value:
+            pipe.hincrby(MENTIONS_KEY, field, value)
+    pipe.execute()
+
+
 def ingest_batch(app: Flask, *, monitor: Monitor, items: Sequence[Any], now: datetime) -> Report:
     """Count a batch for a monitor and ask for an evaluation if anything new arrived."""
     report = ingest(
@@ -84,15 +97,13 @@ def ingest_batch(app: Flask, *, monitor: Monitor, items: Sequence[Any], now: dat
         pending_key=pending_key(monitor.id),
         pending_ttl=PENDING_TTL_SECONDS,
     )
-    from service.metrics import count_mentions
-
     count_mentions(
         accepted=report.count("accepted"),
         duplicate=report.count("duplicate"),
         rejected=report.count("rejected"),
     )
     if report.evaluation_due:  # the pending flag was set in the same Redis call as the counts
-        enqueue_now(Deferred(QueueName.DETECT, "workers.jobs.detect", (monitor.id,)))
+        enqueue_now(Detect(monitor.id))
     return report
 
 
@@ -104,7 +115,7 @@ def pending_key(monitor_id: int) -> str:
 def request_evaluation(monitor_id: int) -> None:
     """Queue one evaluation of the monitor unless one is already waiting."""
     if redis.client.set(pending_key(monitor_id), 1, nx=True, ex=PENDING_TTL_SECONDS):
-        enqueue_now(Deferred(QueueName.DETECT, "workers.jobs.detect", (monitor_id,)))
+        enqueue_now(Detect(monitor_id))
 
 
 def assess_monitor(monitor: Monitor, *, now: datetime) -> tuple[Any, engine.DetectorConfig]:

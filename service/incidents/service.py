@@ -9,8 +9,17 @@ from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
 from service.auth.models import User
+from service.bus import publish
 from service.db import utcnow
 from service.errors import InvalidTransition, NotFound
+from service.incidents.hooks import (
+    IncidentAcknowledged,
+    IncidentClosed,
+    IncidentEvent,
+    IncidentOpened,
+    IncidentReopened,
+    IncidentResolved,
+)
 from service.incidents.models import Assignment, Incident, IncidentRole, Severity, Status
 from service.timeline import service as timeline
 from service.timeline.models import EventKind, TimelineEvent
@@ -25,6 +34,7 @@ class Transition:
     sources: frozenset[Status]
     target: Status
     kind: EventKind
+    event: type[IncidentEvent]
 
 
 TRANSITIONS = {
@@ -35,15 +45,25 @@ TRANSITIONS = {
             frozenset({Status.TRIGGERED}),
             Status.ACKNOWLEDGED,
             EventKind.ACKNOWLEDGED,
+            IncidentAcknowledged,
         ),
         Transition(
             "resolve",
             frozenset({Status.TRIGGERED, Status.ACKNOWLEDGED}),
             Status.RESOLVED,
             EventKind.RESOLVED,
+            IncidentResolved,
         ),
-        Transition("close", frozenset({Status.RESOLVED}), Status.CLOSED, EventKind.CLOSED),
-        Transition("reopen", frozenset({Status.RESOLVED}), Status.TRIGGERED, EventKind.REOPENED),
+        Transition(
+            "close", frozenset({Status.RESOLVED}), Status.CLOSED, EventKind.CLOSED, IncidentClosed
+        ),
+        Transition(
+            "reopen",
+            frozenset({Status.RESOLVED}),
+            Status.TRIGGERED,
+            EventKind.REOPENED,
+            IncidentReopened,
+        ),
     )
 }
 
@@ -99,11 +119,7 @@ def declare(
 
 def announce(session: Session, *, incident: Incident) -> None:
     """Tell the other domains an incident opened (paging, playbooks), inside the transaction."""
-    from flask import current_app
-
-    from service.incidents.hooks import incident_opened
-
-    incident_opened.send(current_app._get_current_object(), session=session, incident=incident)
+    publish(IncidentOpened(session, incident))
 
 
 def get(session: Session, *, number: int, lock: bool = False) -> Incident:
@@ -144,13 +160,7 @@ def transition(
         data["note"] = note
     timeline.append(session, incident_id=incident.id, kind=rule.kind, actor=actor, data=data)
     session.flush()
-    from flask import current_app
-
-    from service.incidents.hooks import incident_transitioned
-
-    incident_transitioned.send(
-        current_app._get_current_object(), session=session, incident=incident, action=action
-    )
+    publish(rule.event(session, incident))
     return incident
 
 

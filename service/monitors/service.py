@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from service.errors import Conflict, NotFound
@@ -38,12 +39,16 @@ def update(session: Session, *, monitor: Monitor, **changes: Any) -> Monitor:
 
 
 def delete(session: Session, *, monitor: Monitor) -> None:
-    """Delete a monitor that never had an incident (otherwise deactivate it)."""
-    from service.incidents.models import Incident
+    """Delete a monitor that never had an incident (otherwise deactivate it).
 
-    if session.scalar(select(Incident.id).where(Incident.monitor_id == monitor.id).limit(1)):
+    Its incidents and signals refer to it (foreign keys, on PostgreSQL and SQLite alike), so
+    the database refuses the delete; nothing is changed then.
+    """
+    try:
+        with session.begin_nested():
+            session.delete(monitor)
+            session.flush()
+    except IntegrityError:
         raise Conflict(
             f"monitor {monitor.key!r} has incidents; set active=false to stop watching it"
-        )
-    session.delete(monitor)
-    session.flush()
+        ) from None

@@ -14,12 +14,12 @@ from service.auth.models import User
 from service.db import utcnow
 from service.extensions import db
 from service.incidents.models import Incident
-from service.jobs import Deferred, after_commit
+from service.jobs import after_commit
 from service.paging import messages
 from service.paging import service as paging
 from service.paging.models import FINAL, PROVIDER_ORDER, Page, PageStatus
+from service.paging.schedule import Deliver
 from service.paging.sms import PermanentSendError, SmsSender, TransientSendError, build_sender
-from service.queues import QueueName
 from service.timeline import service as timeline
 from service.timeline.models import EventKind
 
@@ -99,10 +99,7 @@ def deliver(*, user_id: int, now: datetime) -> str:
         last = session.scalar(select(func.max(Page.sent_at)).where(Page.to_number == user.phone))
         if live and last is not None and now - last < throttle:
             wait = (last + throttle - now).total_seconds()
-            after_commit(
-                session,
-                Deferred(QueueName.SMS, "workers.jobs.deliver", (user_id,), delay_seconds=wait),
-            )
+            after_commit(session, Deliver(user_id), delay_seconds=wait)
             return f"throttled for {wait:.0f}s"
         if not live:
             return "nothing live"

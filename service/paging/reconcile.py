@@ -8,11 +8,11 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 
 from service.extensions import db
-from service.jobs import Deferred, enqueue_now
+from service.jobs import enqueue_now
 from service.paging import delivery
 from service.paging import service as paging
 from service.paging.models import Page, PageStatus
-from service.queues import QueueName
+from service.paging.schedule import Deliver, PlaceCall
 
 log = logging.getLogger(__name__)
 
@@ -50,12 +50,7 @@ def sweep(*, now: datetime) -> dict[str, int]:
             )
         ).all()
     for page_id, user_id, channel in lost:
-        job = (
-            ("workers.jobs.call_page", page_id)
-            if channel == "voice"
-            else ("workers.jobs.deliver", user_id)
-        )
-        enqueue_now(Deferred(QueueName.SMS, job[0], (job[1],)))
+        enqueue_now(PlaceCall(page_id) if channel == "voice" else Deliver(user_id))
         done["requeued"] += 1
     with db.transaction() as session:
         keys = session.scalars(

@@ -16,10 +16,10 @@ from service.auth.roles import Role
 from service.db import utcnow
 from service.detection.models import Signal
 from service.incidents.models import OPEN_STATUSES, Incident, IncidentRole, Status
-from service.jobs import Deferred, after_commit
+from service.jobs import after_commit
 from service.paging import messages, targets
 from service.paging.models import Escalation, EscalationPolicy, EscalationStatus, Page, PageStatus
-from service.queues import QueueName
+from service.paging.schedule import Deliver, Escalate, PlaceCall
 from service.timeline import service as timeline
 from service.timeline.models import EventKind
 from service.timeline.service import Actor
@@ -152,9 +152,7 @@ def new_page(
             "round": None if page.round is None else page.round + 1,
         },
     )
-    job = "workers.jobs.call_page" if channel == "voice" else "workers.jobs.deliver"
-    arg = page.id if channel == "voice" else user.id
-    after_commit(session, Deferred(QueueName.SMS, job, (arg,)))
+    after_commit(session, PlaceCall(page.id) if channel == "voice" else Deliver(user.id))
     return page
 
 
@@ -222,13 +220,9 @@ def schedule(session: Session, esc: Escalation, *, rearm: bool = False) -> None:
         job_id += f"-r{time.time_ns()}"
     after_commit(
         session,
-        Deferred(
-            QueueName.ESCALATIONS,
-            "workers.jobs.escalate",
-            (esc.incident_id, esc.epoch, esc.round, esc.level),
-            job_id=job_id,
-            delay_seconds=delay,
-        ),
+        Escalate(esc.incident_id, esc.epoch, esc.round, esc.level),
+        job_id=job_id,
+        delay_seconds=delay,
     )
 
 

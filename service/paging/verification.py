@@ -13,9 +13,9 @@ from sqlalchemy.orm import Session
 from service.auth.models import User
 from service.errors import Conflict, Invalid
 from service.extensions import redis
-from service.jobs import Deferred, after_commit
+from service.jobs import after_commit
 from service.paging.models import Page, PageStatus
-from service.queues import QueueName
+from service.paging.schedule import Deliver
 
 CODE_TTL = timedelta(minutes=10)
 MAX_ATTEMPTS = 5
@@ -52,7 +52,7 @@ def start(session: Session, *, user: User, now: datetime) -> datetime:
     )
     session.add(page)
     session.flush()
-    after_commit(session, Deferred(QueueName.SMS, "workers.jobs.deliver", (user.id,)))
+    after_commit(session, Deliver(user.id))
     return now + CODE_TTL
 
 

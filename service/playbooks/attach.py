@@ -11,9 +11,10 @@ from sqlalchemy.orm import Session
 from service.auth.models import User
 from service.errors import Conflict, Invalid, InvalidTransition
 from service.incidents.models import OPEN_STATUSES, Incident
+from service.playbooks.content import due_at
 from service.playbooks.format import Playbook
 from service.playbooks.models import PlaybookRun, StepRun, StepState
-from service.playbooks.runs import ENGINE, Forbidden, _due_at, advance, current_run, is_lead
+from service.playbooks.runs import ENGINE, Forbidden, advance, current_run, is_lead
 from service.playbooks.safe_yaml import load_yaml
 from service.timeline import service as timeline
 from service.timeline.models import EventKind
@@ -83,7 +84,7 @@ def attach(
                 owner=step["owner"],
                 optional=bool(step.get("optional", False)),
                 state=S.PENDING.value,
-                due_at=_due_at(step, incident=incident, ready_at=None),
+                due_at=due_at(step, incident=incident, ready_at=None),
                 updated_at=now,
             )
         )

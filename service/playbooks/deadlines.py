@@ -21,10 +21,16 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from service.auth.models import User
+from service.extensions import db
+from service.incidents import service as incidents
 from service.incidents.models import OPEN_STATUSES, Incident, IncidentRole
-from service.jobs import Deferred, after_commit, enqueue_now
+from service.jobs import JobRequest, after_commit, enqueue_now
+from service.paging import targets
+from service.paging.models import Page, PageStatus
+from service.paging.service import new_page
+from service.playbooks.content import definitions, due_of
 from service.playbooks.models import ACTIVE, PlaybookRun, StepRun
-from service.queues import QueueName
+from service.playbooks.schedule import NotifyReady, RemindOwner, TellWolf
 from service.timeline import service as timeline
 from service.timeline.models import EventKind
 from service.timeline.service import Actor
@@ -33,18 +39,12 @@ ENGINE = Actor.system("playbooks")
 GRACE_CAP = timedelta(minutes=10)
 #: a timer firing this much early (clock skew between hosts) still counts as on time
 EARLY = timedelta(seconds=1)
-QUEUE = QueueName.INCIDENTS  # not ESCALATIONS: its registry counts escalation timers
-OWNER_JOB = "workers.playbook_jobs.remind_owner"
-WOLF_JOB = "workers.playbook_jobs.tell_wolf"
-NOTIFY_JOB = "workers.playbook_jobs.notify_ready"
 #: steps ready when an incident opens are announced this much later (after the opening page)
 NOTIFY_DELAY = timedelta(seconds=30)
 
 
 def grace(run: PlaybookRun, step: StepRun) -> timedelta:
     """How long after the due time the Wolf is told: half the due duration, capped."""
-    from service.playbooks.runs import definitions, due_of
-
     after, _anchor = due_of(definitions(run)[step.step_id])
     return min(after / 2, GRACE_CAP)
 
@@ -57,18 +57,16 @@ def _stamp(at: datetime) -> str:
     return at.astimezone(UTC).isoformat()
 
 
-def _job(func: str, step: StepRun, at: datetime | None, who: str) -> Deferred:
-    """The job for one reminder, at `at` (None: now, without a unique id: the sweep's)."""
-    due = step.due_at
-    job_id = f"pbstep-{step.id}-{int(due.timestamp() * 1000)}-{who}" if at else None
-    delay = _delay(at) if at else 0.0
-    return Deferred(QUEUE, func, (step.id, _stamp(due)), job_id=job_id, delay_seconds=delay)
+def _remind_at(session: Session, request: RemindOwner | TellWolf, at: datetime) -> None:
+    """Schedule one reminder at `at`, under a unique id per step, due time and recipient."""
+    who = "owner" if isinstance(request, RemindOwner) else "wolf"
+    due = datetime.fromisoformat(request.due)
+    job_id = f"pbstep-{request.step_run_id}-{int(due.timestamp() * 1000)}-{who}"
+    after_commit(session, request, job_id=job_id, delay_seconds=_delay(at))
 
 
 def owners(session: Session, *, incident: Incident, role: str, at: datetime) -> list[User]:
     """Who a step owned by `role` means: the incident's holder of that role, else its holders."""
-    from service.paging import targets
-
     try:
         held = incident.assignee(IncidentRole(role))
     except ValueError:
@@ -79,7 +77,6 @@ def owners(session: Session, *, incident: Incident, role: str, at: datetime) -> 
 
 
 def _text(session: Session, incident: Incident, users: list[User], body: str, now: datetime):
-    from service.paging.service import new_page
 
     sent = []
     for user in users:
@@ -90,7 +87,6 @@ def _text(session: Session, incident: Incident, users: list[User], body: str, no
 
 
 def _title(run: PlaybookRun, step: StepRun) -> str:
-    from service.playbooks.runs import definitions
 
     return str(definitions(run)[step.step_id].get("title", step.step_id))[:80]
 
@@ -111,20 +107,16 @@ def on_ready(
     """
     for step in steps:
         if step.due_at is not None:
-            after_commit(session, _job(OWNER_JOB, step, step.due_at, "owner"))
+            _remind_at(session, RemindOwner(step.id, _stamp(step.due_at)), step.due_at)
     if not steps:
         return
     if defer:
         ids = [s.id for s in steps]
         after_commit(
             session,
-            Deferred(
-                QUEUE,
-                NOTIFY_JOB,
-                (run.id, ids),
-                job_id=f"pbnotify-{run.id}-{ids[0]}",
-                delay_seconds=NOTIFY_DELAY.total_seconds(),
-            ),
+            NotifyReady(run.id, tuple(ids)),
+            job_id=f"pbnotify-{run.id}-{ids[0]}",
+            delay_seconds=NOTIFY_DELAY.total_seconds(),
         )
     else:
         notify(session, incident=incident, run=run, steps=steps, now=now)
@@ -132,8 +124,6 @@ def on_ready(
 
 def notify_later(session: Session, *, run_id: int, step_run_ids: list[int], now: datetime) -> int:
     """The deferred notification: text the owners of those steps that are still ready."""
-    from service.incidents import service as incidents
-
     run = session.get(PlaybookRun, run_id)
     if run is None:
         return 0
@@ -153,8 +143,6 @@ def notify(
     Someone with an unsent page for the incident is not texted again: the provider bundles
     pending pages, and that page already calls them in.
     """
-    from service.paging.models import Page, PageStatus
-    from service.playbooks.runs import definitions
 
     defs = definitions(run)
     waiting = set(
@@ -187,8 +175,6 @@ def notify(
 
 def _load(session: Session, step_run_id: int, due: str, now: datetime):
     """(incident, run, step) locked and reloaded if the deadline still applies, else None."""
-    from service.incidents import service as incidents
-
     step = session.get(StepRun, step_run_id)
     if step is None:
         return None
@@ -223,7 +209,7 @@ def remind_owner(session: Session, *, step_run_id: int, due: str, now: datetime)
     )
     step.reminded_due_at = step.due_at
     _event(session, step, "owner", sent, now)
-    after_commit(session, _job(WOLF_JOB, step, step.due_at + grace(run, step), "wolf"))
+    _remind_at(session, TellWolf(step.id, _stamp(step.due_at)), step.due_at + grace(run, step))
     return True
 
 
@@ -266,8 +252,6 @@ def _event(session: Session, step: StepRun, to: str, sent: list[User], now: date
 
 def sweep(*, now: datetime) -> dict[str, int]:
     """Re-enqueue every overdue reminder (owner or Wolf) the database says was not sent."""
-    from service.extensions import db
-
     done = {"step_reminders": 0, "wolf_reminders": 0}
     with db.transaction() as session:
         rows = session.scalars(
@@ -282,15 +266,15 @@ def sweep(*, now: datetime) -> dict[str, int]:
                 StepRun.due_at <= now,
             )
         ).all()
-        jobs = []
+        jobs: list[JobRequest] = []
         for step in rows:
             if step.reminded_due_at != step.due_at:
-                jobs.append(_job(OWNER_JOB, step, None, "owner"))
+                jobs.append(RemindOwner(step.id, _stamp(step.due_at)))
                 done["step_reminders"] += 1
             elif step.wolf_told_due_at != step.due_at and now >= step.due_at + grace(
                 step.run, step
             ):
-                jobs.append(_job(WOLF_JOB, step, None, "wolf"))
+                jobs.append(TellWolf(step.id, _stamp(step.due_at)))
                 done["wolf_reminders"] += 1
     for job in jobs:
         enqueue_now(job)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
@@ -18,10 +18,11 @@ from service.auth.models import User
 from service.auth.roles import Role
 from service.errors import Conflict, DomainError, Invalid, InvalidTransition, NotFound
 from service.incidents.models import Incident, IncidentRole
+from service.playbooks.content import definitions, due_at
 from service.playbooks.model import parse_duration
 from service.playbooks.models import FINISHED, PlaybookRun, StepNote, StepRun, StepState
 from service.timeline import service as timeline
-from service.timeline.models import EventKind
+from service.timeline.models import EventKind, TimelineEvent
 from service.timeline.service import Actor
 
 log = logging.getLogger(__name__)
@@ -91,26 +92,6 @@ def statement_policy(session: Session, *, incident_id: int) -> dict[str, Any] | 
 
 
 # -- the frozen content ---------------------------------------------------------------------
-
-
-def definitions(run: PlaybookRun) -> dict[str, dict[str, Any]]:
-    """The run's step definitions (as attached), by step id."""
-    return {step["id"]: step for step in run.content.get("steps", [])}
-
-
-def due_of(definition: dict[str, Any]) -> tuple[timedelta, str]:
-    """A step's due as (duration, anchor): anchor "opened" or "ready"."""
-    raw = definition["due"]
-    if isinstance(raw, dict):
-        return parse_duration(raw["after"]), raw.get("from", "opened")
-    return parse_duration(raw), "opened"
-
-
-def _due_at(definition: dict[str, Any], *, incident: Incident, ready_at: datetime | None):
-    after, anchor = due_of(definition)
-    if anchor == "opened":
-        return incident.opened_at + after
-    return ready_at + after if ready_at is not None else None
 
 
 # -- steps ----------------------------------------------------------------------------------
@@ -196,7 +177,7 @@ def advance(
         definition = defs[step.step_id]
         if step.state == S.PENDING and set(definition.get("depends_on", [])) <= finished:
             step.ready_at = now
-            step.due_at = _due_at(definition, incident=incident, ready_at=now)
+            step.due_at = due_at(definition, incident=incident, ready_at=now)
             _change(session, step, S.READY, actor=actor, now=now)
             became.append(step)
     deadlines.on_ready(session, incident=incident, run=run, steps=became, now=now, defer=defer)
@@ -204,12 +185,15 @@ def advance(
 
 
 def approved(session: Session, *, incident_id: int) -> bool:
-    """Whether a statement of the incident has been approved (False until statements exist)."""
-    try:
-        from service.statements.service import approved_exists
-    except ImportError:
-        return False
-    return bool(approved_exists(session, incident_id=incident_id))
+    """Whether a statement version of the incident has been fully approved, as its timeline
+    records (statements sit above playbooks: they read the playbook's approval rule)."""
+    approvals = session.scalars(
+        select(TimelineEvent.data).where(
+            TimelineEvent.incident_id == incident_id,
+            TimelineEvent.kind == EventKind.STATEMENT_APPROVED.value,
+        )
+    )
+    return any(data.get("status") == "approved" for data in approvals)
 
 
 def act(
@@ -276,7 +260,7 @@ def _reopen_dependents(session: Session, *, run: PlaybookRun, step: StepRun, now
         if s.state == S.READY:
             s.ready_at = None
             _change(session, s, S.PENDING, actor=ENGINE, now=now, reason="a dependency reopened")
-            s.due_at = _due_at(defs[s.step_id], incident=run_incident(session, run), ready_at=None)
+            s.due_at = due_at(defs[s.step_id], incident=run_incident(session, run), ready_at=None)
 
 
 def run_incident(session: Session, run: PlaybookRun) -> Incident:

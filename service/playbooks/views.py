@@ -12,7 +12,7 @@ from service.auth.roles import LEADS, NOTE_TAKERS, READERS, Role
 from service.db import utcnow
 from service.extensions import db
 from service.incidents import service as incidents
-from service.playbooks import attach, runs, schemas
+from service.playbooks import attach, content, runs, schemas
 from service.playbooks.models import ACTIVE, FINISHED, PlaybookRun, StepRun
 
 blp = Blueprint("playbooks", __name__, url_prefix="/api/v1/incidents", description="Playbook runs")
@@ -23,7 +23,7 @@ ACTORS = (Role.ADMIN, Role.WOLF, Role.LEGAL, Role.COMMS, Role.RESPONDER)
 
 def describe(run: PlaybookRun, *, now: datetime) -> dict[str, Any]:
     """A run with its steps' definitions and states, for the API."""
-    defs = runs.definitions(run)
+    defs = content.definitions(run)
     return {
         "run_id": run.id,
         "incident": run.incident_id,
@@ -42,7 +42,7 @@ def describe(run: PlaybookRun, *, now: datetime) -> dict[str, Any]:
 
 
 def _step(step: StepRun, definition: dict[str, Any], now: datetime) -> dict[str, Any]:
-    after, anchor = runs.due_of(definition)
+    after, anchor = content.due_of(definition)
     raw = definition["due"]
     return {
         "position": step.position,
@@ -110,7 +110,7 @@ def _step_view(action: str, summary: str) -> None:
                 now=now,
                 reason=args["reason"],
             )
-            return _step(done, runs.definitions(done.run)[done.step_id], now)
+            return _step(done, content.definitions(done.run)[done.step_id], now)
 
     view.__name__ = f"step_{action}"
     view.__doc__ = summary

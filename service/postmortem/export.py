@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import asdict
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
@@ -14,27 +14,14 @@ from service.incidents import service as incidents
 from service.incidents.models import Incident
 from service.paging.models import Page
 from service.playbooks.models import PlaybookRun
-from service.postmortem import retention
+from service.postmortem import markdown, retention
 from service.postmortem.metrics import incident_metrics
 from service.statements.models import Statement
 from service.timeline import service as timeline
 
-LABELS = {
-    "time_to_detect": "Time to detect (onset → signal)",
-    "time_to_page": "Time to page (open → first page sent)",
-    "time_to_acknowledge": "Time to acknowledge",
-    "time_to_first_approved_statement": "Time to first approved statement",
-    "time_to_resolve": "Time to resolve",
-}
-
 
 def _t(at: datetime | None) -> str | None:
     return timeline.format_time(at) if at else None
-
-
-def human_time(at: datetime | None) -> str:
-    """Exact UTC for people: 2026-11-23 14:06:08.733131 UTC (empty when None)."""
-    return at.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f UTC") if at else ""
 
 
 def _jsonable(value: Any) -> Any:
@@ -229,27 +216,6 @@ def export_json(session: Session, *, incident_id: int) -> dict[str, Any]:
     }
 
 
-def duration(seconds: float | None) -> str:
-    """Seconds as '1 h 02 min 03.5 s' (or 'did not happen')."""
-    if seconds is None:
-        return "—"
-    sign, seconds = ("-" if seconds < 0 else ""), round(abs(seconds), 1)  # never "60.0 s"
-    hours, rest = divmod(seconds, 3600)
-    minutes, secs = divmod(rest, 60)
-    if hours:
-        return f"{sign}{int(hours)} h {int(minutes):02d} min {secs:04.1f} s"
-    if minutes:
-        return f"{sign}{int(minutes)} min {secs:04.1f} s"
-    return f"{sign}{secs:.1f} s"
-
-
-def cell(value: Any) -> str:
-    """A value safe inside a Markdown table cell."""
-    return str(value if value is not None else "").replace("|", "\\|").replace("\n", " ").strip()
-
-
 def export_markdown(session: Session, *, incident_id: int) -> str:
     """A post-mortem draft in Markdown a reviewer can start from."""
-    from service.postmortem.markdown import render
-
-    return render(export_json(session, incident_id=incident_id))
+    return markdown.render(export_json(session, incident_id=incident_id))

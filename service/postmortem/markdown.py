@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from service.postmortem.export import LABELS, cell, duration, human_time
+from service.postmortem.formats import LABELS, cell, duration, human_time
 from service.postmortem.metrics import DURATIONS, parse_time
 from service.postmortem.sentences import describe
 

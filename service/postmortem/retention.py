@@ -3,7 +3,7 @@
 Redis keeps a monitor's minute buckets for about eight days (then they expire). So the chart
 and the evidence of a post-mortem outlive them, the buckets around an incident and its most
 damaging mentions are copied into the database when the incident opens and again when it
-resolves (see ``service.postmortem.wiring``).
+resolves (the reactions in ``service.registry``).
 
 Choices, written down so a reviewer can check them:
 

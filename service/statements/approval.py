@@ -5,18 +5,18 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from flask import current_app
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from service.auth.models import User
 from service.auth.roles import Role
+from service.bus import publish
 from service.errors import Conflict, Invalid
 from service.incidents.models import Incident, IncidentRole
-from service.jobs import Deferred, after_commit
-from service.queues import QueueName
+from service.jobs import after_commit
 from service.statements.errors import Forbidden
+from service.statements.hooks import StatementApproved
 from service.statements.models import (
     Approval,
     ApprovalDecision,
@@ -25,6 +25,7 @@ from service.statements.models import (
     Statement,
     StatementVersion,
 )
+from service.statements.schedule import EscalateApproval, RemindApprovers
 from service.statements.service import statement_link
 from service.timeline import service as timeline
 from service.timeline.models import EventKind
@@ -38,8 +39,6 @@ DEFAULT_POLICY: dict[str, Any] = {
 ENGINE = Actor.system("statements")
 #: RQ schedules to the whole second, so a timer may fire up to a second early: accept that
 EARLY = timedelta(seconds=2)
-REMIND_JOB = "workers.statement_jobs.remind"
-ESCALATE_JOB = "workers.statement_jobs.escalate"
 
 
 def policy_for(session: Session, *, incident_id: int) -> dict[str, Any]:
@@ -157,13 +156,9 @@ def submit(
     )
     after_commit(
         session,
-        Deferred(
-            QueueName.ESCALATIONS,
-            REMIND_JOB,
-            (approval.id,),
-            job_id=f"statement-{approval.id}-remind",
-            delay_seconds=due,
-        ),
+        RemindApprovers(approval.id),
+        job_id=f"statement-{approval.id}-remind",
+        delay_seconds=due,
     )
     return approval
 
@@ -280,14 +275,7 @@ def decide(
     )
     session.flush()
     if complete:
-        from service.statements.hooks import statement_approved
-
-        statement_approved.send(
-            current_app._get_current_object(),
-            session=session,
-            incident_id=incident.id,
-            statement_id=statement.id,
-        )
+        publish(StatementApproved(session, incident.id, statement.id))
     return approval
 
 
@@ -334,13 +322,9 @@ def remind(session: Session, *, approval_id: int, now: datetime) -> bool:
     )
     after_commit(
         session,
-        Deferred(
-            QueueName.ESCALATIONS,
-            ESCALATE_JOB,
-            (approval.id,),
-            job_id=f"statement-{approval.id}-escalate",
-            delay_seconds=period(approval).total_seconds(),
-        ),
+        EscalateApproval(approval.id),
+        job_id=f"statement-{approval.id}-escalate",
+        delay_seconds=period(approval).total_seconds(),
     )
     return True
 

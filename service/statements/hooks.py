@@ -1,11 +1,19 @@
-"""Signals other domains listen to (playbooks), sent inside the transaction."""
+"""Facts about statements that other domains react to, published inside the transaction.
+
+What reacts, and in which order, is listed in :mod:`service.registry`.
+"""
 
 from __future__ import annotations
 
-from blinker import Namespace
+from dataclasses import dataclass
 
-_signals = Namespace()
+from sqlalchemy.orm import Session
 
-#: sent with (app, session=, incident_id=, statement_id=) when a version becomes fully approved,
-#: before commit
-statement_approved = _signals.signal("statement-approved")
+
+@dataclass(frozen=True)
+class StatementApproved:
+    """A statement version became fully approved (before commit)."""
+
+    session: Session
+    incident_id: int
+    statement_id: int

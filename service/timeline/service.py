@@ -9,14 +9,16 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import column, select, table
 from sqlalchemy.orm import Session
 
 from service.db import utcnow
-from service.incidents.models import Incident
 from service.timeline.models import EventKind, TimelineEvent
 
 GENESIS = "0" * 64
+#: the parent rows the timeline hangs from (named like its foreign key, not imported: the
+#: timeline sits below the incidents domain)
+_INCIDENTS = table("incidents", column("id"))
 
 
 @dataclass(frozen=True)
@@ -80,7 +82,10 @@ def lock_incidents(session: Session, incident_ids: Iterable[int | None]) -> None
     if not ids or session.get_bind().dialect.name == "sqlite":  # SQLite serialises writers
         return
     session.execute(
-        select(Incident.id).where(Incident.id.in_(ids)).order_by(Incident.id).with_for_update()
+        select(_INCIDENTS.c.id)
+        .where(_INCIDENTS.c.id.in_(ids))
+        .order_by(_INCIDENTS.c.id)
+        .with_for_update()
     )
 
 

@@ -15,8 +15,10 @@ from sqlalchemy.orm import Session
 from service.db import utcnow
 from service.incidents.models import Incident
 from service.postmortem import chart, retention
-from service.postmortem.export import LABELS, duration, export_json
-from service.postmortem.export import human_time as utc_text
+from service.postmortem.export import export_json, export_markdown
+from service.postmortem.formats import LABELS, duration
+from service.postmortem.formats import human_time as utc_text
+from service.postmortem.markdown import ended, punctuality, summary
 from service.postmortem.metrics import DURATIONS, parse_time
 from service.postmortem.sentences import describe
 
@@ -129,7 +131,6 @@ def _timeline(doc: dict[str, Any], z: Zone) -> list[dict[str, Any]]:
 
 
 def _steps(doc: dict[str, Any]) -> list[dict[str, Any]]:
-    from service.postmortem.markdown import ended, punctuality
 
     runs = [r for r in doc["playbooks"] if r["replaced_at"] is None]
     if not runs:
@@ -154,7 +155,6 @@ def _pages(doc: dict[str, Any]) -> list[dict[str, Any]]:
 
 def context(session: Session, *, number: int, zone: Zone) -> dict[str, Any]:
     """Everything the incident page shows."""
-    from service.postmortem.markdown import summary
 
     now = utcnow()
     doc = export_json(session, incident_id=number)
@@ -199,7 +199,6 @@ def incident_html(session: Session, *, number: int, zone: Zone, standalone: bool
 
 def export(session: Session, *, number: int, fmt: str, zone: Zone) -> tuple[str, str]:
     """An export as (body, mimetype): json, md, html or svg."""
-    from service.postmortem.export import export_markdown
 
     if fmt == "json":
         body = json.dumps(export_json(session, incident_id=number), ensure_ascii=False)

@@ -11,7 +11,6 @@ import pytest
 from redis import Redis
 from sqlalchemy import func, select
 
-import service.postmortem.wiring  # noqa: F401 - connects retention to incident events
 from service.auth.roles import Role
 from service.detection import service as detection
 from service.detection.buckets import BucketStore

@@ -7,9 +7,10 @@ import threading
 import pytest
 from sqlalchemy import select
 
+from service.bus import REACTIONS_KEY
 from service.extensions import db
 from service.statements import approval as approvals
-from service.statements.hooks import statement_approved
+from service.statements.hooks import StatementApproved
 from service.statements.models import ApprovalDecision, StatementVersion
 from service.statements.service import approved_exists
 from tests.helpers import assert_problem
@@ -109,29 +110,27 @@ def test_full_approval_sends_the_signal_once_and_approved_exists(app, client, cr
     use_policy(monkeypatch, approvals=["legal", "comms"])
     received: list[dict] = []
 
-    def listener(sender, **kw):
+    def listener(event: StatementApproved) -> None:
         received.append(
             {
-                "incident_id": kw["incident_id"],
-                "statement_id": kw["statement_id"],
-                "in_tx": kw["session"].in_transaction(),
+                "incident_id": event.incident_id,
+                "statement_id": event.statement_id,
+                "in_tx": event.session.in_transaction(),
             }
         )
 
-    statement_approved.connect(listener)
-    try:
-        number = declare(client, crew["wolf"])
-        sid = draft(client, crew["wolf"], number)["id"]
-        submit(client, crew["wolf"], number, sid)
-        with app.app_context():
-            assert not approved_exists(db.session, incident_id=number)
-        decide(client, crew["legal"], number, sid, 1, HOLDING)
-        assert received == []
-        with app.app_context():
-            assert not approved_exists(db.session, incident_id=number)
-        decide(client, crew["comms"], number, sid, 1, HOLDING)
-    finally:
-        statement_approved.disconnect(listener)
+    table = app.extensions[REACTIONS_KEY]
+    monkeypatch.setitem(table, StatementApproved, (*table[StatementApproved], listener))
+    number = declare(client, crew["wolf"])
+    sid = draft(client, crew["wolf"], number)["id"]
+    submit(client, crew["wolf"], number, sid)
+    with app.app_context():
+        assert not approved_exists(db.session, incident_id=number)
+    decide(client, crew["legal"], number, sid, 1, HOLDING)
+    assert received == []
+    with app.app_context():
+        assert not approved_exists(db.session, incident_id=number)
+    decide(client, crew["comms"], number, sid, 1, HOLDING)
     assert received == [{"incident_id": number, "statement_id": sid, "in_tx": True}]
     with app.app_context():
         assert approved_exists(db.session, incident_id=number)

@@ -1,4 +1,4 @@
-"""RQ jobs of playbook deadlines. Each takes ids, reloads state, and is idempotent."""
+"""RQ entry points of playbook deadlines. Each takes ids, reloads state, and is idempotent."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from datetime import datetime
 
 from service.db import utcnow
 from service.extensions import db
+from service.playbooks import deadlines
 
 
 def _not_before(due: str) -> None:
@@ -18,24 +19,20 @@ def _not_before(due: str) -> None:
 
 def remind_owner(step_run_id: int, due: str) -> bool:
     """A step's due time passed: remind its owners (once per due time)."""
-    from service.playbooks.deadlines import remind_owner as run
-
     _not_before(due)
     with db.transaction() as session:
-        return run(session, step_run_id=step_run_id, due=due, now=utcnow())
+        return deadlines.remind_owner(session, step_run_id=step_run_id, due=due, now=utcnow())
 
 
 def tell_wolf(step_run_id: int, due: str) -> bool:
     """A step is still overdue after the grace: tell the incident's Wolf (once per due time)."""
-    from service.playbooks.deadlines import tell_wolf as run
-
     with db.transaction() as session:
-        return run(session, step_run_id=step_run_id, due=due, now=utcnow())
+        return deadlines.tell_wolf(session, step_run_id=step_run_id, due=due, now=utcnow())
 
 
 def notify_ready(run_id: int, step_run_ids: list[int]) -> int:
     """Tell the owners of steps ready since the incident opened (those still ready)."""
-    from service.playbooks.deadlines import notify_later
-
     with db.transaction() as session:
-        return notify_later(session, run_id=run_id, step_run_ids=step_run_ids, now=utcnow())
+        return deadlines.notify_later(
+            session, run_id=run_id, step_run_ids=list(step_run_ids), now=utcnow()
+        )
