@@ -10,11 +10,12 @@ from typing import Any, NoReturn
 
 import flask_smorest
 import marshmallow as ma
-from flask import Flask, Response, current_app, g, json, request
+from flask import Flask, Response, g, json, request
 from sqlalchemy import func, select
 from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.exceptions import HTTPException, UnsupportedMediaType
 
+from service import config
 from service.auth.models import User
 from service.auth.roles import Role
 from service.auth.service import find_token
@@ -211,7 +212,7 @@ def authenticate_request() -> User:
             type="unauthorized",
             headers={"WWW-Authenticate": 'Bearer realm="firebreak", error="invalid_token"'},
         )
-    resolution = current_app.config["TOKEN_LAST_USED_RESOLUTION_SECONDS"]
+    resolution = config.current().token_last_used_resolution_seconds
     if token.last_used_at is None or (now - token.last_used_at).total_seconds() >= resolution:
         token.last_used_at = now
         session.commit()

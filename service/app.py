@@ -36,6 +36,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app = Flask("service", instance_relative_config=True)
     values = settings.load(config, instance_path=app.instance_path)
     app.config.update(values)
+    app.extensions[settings.SETTINGS_KEY] = settings.Settings.of(values)
     app.config["MAX_CONTENT_LENGTH"] = values["MAX_BODY_BYTES"]
     app.config["SECRET_KEY"] = values["SECRET_KEY"]
     app.config.update(

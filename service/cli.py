@@ -9,6 +9,7 @@ import click
 from flask import Flask, current_app
 from flask.cli import with_appcontext
 
+from service import config
 from service.auth.roles import Role
 from workers.runtime import run_worker
 
@@ -21,7 +22,7 @@ def alembic_config(app: Flask) -> Any:
 
     cfg = Config(str(PROJECT_ROOT / "alembic.ini"))
     cfg.set_main_option("script_location", str(PROJECT_ROOT / "migrations"))
-    cfg.attributes["database_url"] = app.config["DATABASE_URL"]
+    cfg.attributes["database_url"] = app.extensions[config.SETTINGS_KEY].database_url
     return cfg
 
 

@@ -13,6 +13,8 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
+from service.config import SETTINGS_KEY
+
 NAMING = {
     "ix": "ix_%(column_0_label)s",
     "uq": "uq_%(table_name)s_%(column_0_name)s",
@@ -102,7 +104,7 @@ class Database:
     def init_app(self, app: Flask) -> None:
         """Create the app's engine (connecting lazily); close the context's session on teardown."""
         app.extensions["firebreak.db"] = _BoundDatabase(
-            app.config["DATABASE_URL"], app.config["DB_POOL_SIZE"]
+            app.extensions[SETTINGS_KEY].database_url, app.extensions[SETTINGS_KEY].db_pool_size
         )
         app.teardown_appcontext(self._teardown)
 

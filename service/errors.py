@@ -25,6 +25,13 @@ class NotFound(DomainError):
     type = "not-found"
 
 
+class Forbidden(DomainError):
+    """Authenticated, but this person may not do this to this thing (four eyes, wrong role)."""
+
+    status = 403
+    type = "forbidden"
+
+
 class Conflict(DomainError):
     """The request conflicts with the current state; nothing changed."""
 

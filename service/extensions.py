@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import Flask, current_app
 from redis import Redis
 
+from service.config import SETTINGS_KEY
 from service.db import Database
 
 
@@ -14,7 +15,7 @@ class RedisClient:
     def init_app(self, app: Flask) -> None:
         """Create the app's (lazily connecting) client from FIREBREAK_REDIS_URL."""
         app.extensions["firebreak.redis"] = Redis.from_url(
-            app.config["REDIS_URL"],
+            app.extensions[SETTINGS_KEY].redis_url,
             socket_timeout=5,
             socket_connect_timeout=3,
             health_check_interval=30,

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import os
 from collections.abc import Iterable
 from typing import Any
 
@@ -12,6 +11,7 @@ from rq import Queue
 from rq.serializers import JSONSerializer
 from rq.worker import SimpleWorker, Worker
 
+from service.config import SETTINGS_KEY
 from service.queues import ALL_QUEUES, QueueName
 
 log = logging.getLogger(__name__)
@@ -87,7 +87,7 @@ def run_worker(
 ) -> bool:
     """Run a worker until stopped (or until the queues are empty with burst)."""
     if fork is None:
-        fork = os.environ.get("FIREBREAK_WORKER_FORK", "0").lower() in ("1", "true", "yes")
+        fork = app.extensions[SETTINGS_KEY].worker_fork
     worker = make_worker(app, queues=queues, simple=not fork)
     log.info("worker %s on %s", worker.name, ", ".join(q.name for q in worker.queues))
     return worker.work(burst=burst, with_scheduler=with_scheduler, logging_level="INFO")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -10,6 +11,7 @@ from flask import current_app
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
+from service import config
 from service.auth.models import User
 from service.db import utcnow
 from service.extensions import db
@@ -19,7 +21,13 @@ from service.paging import messages
 from service.paging import service as paging
 from service.paging.models import FINAL, PROVIDER_ORDER, Page, PageStatus
 from service.paging.schedule import Deliver
-from service.paging.sms import PermanentSendError, SmsSender, TransientSendError, build_sender
+from service.paging.sms import (
+    PermanentSendError,
+    SendResult,
+    SmsSender,
+    TransientSendError,
+    build_sender,
+)
 from service.timeline import service as timeline
 from service.timeline.models import EventKind
 
@@ -32,13 +40,13 @@ def sender() -> SmsSender:
     app = current_app._get_current_object()
     cached = app.extensions.get("firebreak.sender")
     if cached is None:
-        cached = app.extensions["firebreak.sender"] = build_sender(app.config)
+        cached = app.extensions["firebreak.sender"] = build_sender(config.current())
     return cached
 
 
 def status_callback() -> str:
     """Where the provider reports delivery status."""
-    return f"{current_app.config['PUBLIC_URL']}/webhooks/twilio/status"
+    return f"{config.current().public_url}/webhooks/twilio/status"
 
 
 def _claim(session: Session, pages: list[Page], key: str, now: datetime) -> list[Page]:
@@ -67,13 +75,13 @@ def _body(session: Session, pages: list[Page]) -> str:
     if len(pages) == 1:
         return pages[0].body
     items = [(session.get(Incident, p.incident_id), p.reply_code) for p in pages]
-    link = f"{current_app.config['PUBLIC_URL']}/incidents"
+    link = f"{config.current().public_url}/incidents"
     return messages.bundle_text(items=items, link=link)
 
 
 def deliver(*, user_id: int, now: datetime) -> str:
     """Send a person's pending SMS pages: one message, or one bundle if several wait."""
-    throttle = timedelta(seconds=current_app.config["SMS_THROTTLE_SECONDS"])
+    throttle = timedelta(seconds=config.current().sms_throttle_seconds)
     with db.transaction() as session:
         user = session.get(User, user_id, with_for_update={"of": User})
         pending = list(
@@ -124,57 +132,16 @@ def send_claimed(*, key: str) -> str:
     if not pages:
         return "nothing to send"
     body = _body(session, pages)
-    incident_ids = [p.incident_id for p in pages]
-    try:
-        result = sender().send_sms(
+    return _attempt(
+        pages,
+        lambda: sender().send_sms(
             to=pages[0].to_number,
             body=body,
             status_callback=status_callback(),
             idempotency_key=key,
-            validity_seconds=current_app.config["PAGE_VALIDITY_SECONDS"],
-        )
-    except TransientSendError as exc:
-        with db.transaction() as session:
-            timeline.lock_incidents(session, incident_ids)
-            for page in pages:
-                page = session.merge(page)
-                page.status, page.error = PageStatus.PENDING.value, str(exc)[:300]
-                page.send_key = None
-        raise  # RQ retries with backoff
-    except PermanentSendError as exc:
-        with db.transaction() as session:
-            timeline.lock_incidents(session, incident_ids)
-            for page in pages:
-                _finish(
-                    session, session.merge(page), PageStatus.FAILED, error=str(exc), code=exc.code
-                )
-        return f"failed: {exc.code}"
-    with db.transaction() as session:
-        timeline.lock_incidents(session, incident_ids)
-        for page in pages:
-            page = session.merge(page)
-            page.provider_id = result.provider_id
-            page.status = (
-                PageStatus.QUEUED if result.status in ("queued", "accepted") else PageStatus.SENT
-            ).value
-            page.sent_at = utcnow()
-            page.error = None
-            if page.incident_id is None:
-                continue
-            timeline.append(
-                session,
-                incident_id=page.incident_id,
-                kind=EventKind.PAGE_SENT,
-                actor=PROVIDER,
-                data={
-                    "page_id": page.id,
-                    "to": page.user.name,
-                    "provider_id": result.provider_id,
-                    "segments": result.segments,
-                    "bundled_with": [p.id for p in pages if p.id != page.id],
-                },
-            )
-    return f"sent {result.provider_id}"
+            validity_seconds=config.current().page_validity_seconds,
+        ),
+    )
 
 
 def call(*, page_id: int, now: datetime) -> str:
@@ -187,50 +154,73 @@ def call(*, page_id: int, now: datetime) -> str:
         if not _claim(session, [page], key, now):
             return "claimed by another worker"
         incident = session.get(Incident, page.incident_id)
-        gather = f"{current_app.config['PUBLIC_URL']}/webhooks/twilio/voice?page={page.id}"
+        gather = f"{config.current().public_url}/webhooks/twilio/voice?page={page.id}"
         twiml = messages.voice_twiml(
             incident=incident,
             gather_url=gather,
             monitor_name=incident.monitor.name if incident.monitor else None,
         )
         to = page.to_number
-    try:
-        result = sender().place_call(
+    return _attempt(
+        [page],
+        lambda: sender().place_call(
             to=to, twiml=twiml, status_callback=status_callback(), idempotency_key=key
-        )
-    except TransientSendError:
+        ),
+    )
+
+
+def _attempt(pages: list[Page], send: Callable[[], SendResult]) -> str:
+    """Call the provider for claimed pages (all SMS in one message, or one call) and record the
+    outcome: back to pending on a transient error (RQ retries with backoff), failed on a
+    permanent one (with the fallback), else sent with its timeline event."""
+    ids = [p.id for p in pages]
+    incident_ids = [p.incident_id for p in pages]
+    voice = pages[0].channel == "voice"
+    try:
+        result = send()
+    except TransientSendError as exc:
         with db.transaction() as session:
-            page = session.get(Page, page_id)
-            page.status, page.send_key = PageStatus.PENDING.value, None
+            timeline.lock_incidents(session, incident_ids)
+            for page in _reload(session, ids):
+                page.status, page.send_key = PageStatus.PENDING.value, None
+                page.error = str(exc)[:300]
         raise
     except PermanentSendError as exc:
         with db.transaction() as session:
-            timeline.lock_incidents(session, [incident.id])
-            _finish(
-                session,
-                session.get(Page, page_id),
-                PageStatus.FAILED,
-                error=str(exc),
-                code=exc.code,
-            )
-        return "failed"
+            timeline.lock_incidents(session, incident_ids)
+            for page in _reload(session, ids):
+                _finish(session, page, PageStatus.FAILED, error=str(exc), code=exc.code)
+        return f"failed: {exc.code}"
+    sent = PageStatus.SENT if result.status not in ("queued", "accepted") else PageStatus.QUEUED
     with db.transaction() as session:
-        timeline.lock_incidents(session, [incident.id])
-        page = session.get(Page, page_id)
-        page.provider_id, page.status, page.sent_at = result.provider_id, "queued", utcnow()
-        timeline.append(
-            session,
-            incident_id=page.incident_id,
-            kind=EventKind.PAGE_SENT,
-            actor=PROVIDER,
-            data={
-                "page_id": page.id,
-                "to": page.user.name,
-                "channel": "voice",
-                "provider_id": result.provider_id,
-            },
-        )
-    return "called"
+        timeline.lock_incidents(session, incident_ids)
+        for page in _reload(session, ids):
+            page.provider_id, page.sent_at, page.error = result.provider_id, utcnow(), None
+            page.status = (PageStatus.QUEUED if voice else sent).value
+            if page.incident_id is None:
+                continue
+            data: dict[str, Any] = {"page_id": page.id, "to": page.user.name}
+            if voice:
+                data.update(channel="voice", provider_id=result.provider_id)
+            else:
+                data.update(
+                    provider_id=result.provider_id,
+                    segments=result.segments,
+                    bundled_with=[i for i in ids if i != page.id],
+                )
+            timeline.append(
+                session,
+                incident_id=page.incident_id,
+                kind=EventKind.PAGE_SENT,
+                actor=PROVIDER,
+                data=data,
+            )
+    return f"sent {result.provider_id}"
+
+
+def _reload(session: Session, ids: list[int]) -> list[Page]:
+    """The pages again, in this transaction, in id order."""
+    return list(session.scalars(select(Page).where(Page.id.in_(ids)).order_by(Page.id)))
 
 
 def _finish(

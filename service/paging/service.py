@@ -7,10 +7,10 @@ import time
 from datetime import datetime, timedelta
 from typing import Any
 
-from flask import current_app
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from service import config
 from service.auth.models import User
 from service.auth.roles import Role
 from service.db import utcnow
@@ -42,7 +42,7 @@ FALLBACK_POLICY: dict[str, Any] = {
 
 def incident_link(incident_id: int) -> str:
     """The link printed in messages."""
-    return f"{current_app.config['PUBLIC_URL']}/incidents/{incident_id}"
+    return f"{config.current().public_url}/incidents/{incident_id}"
 
 
 def policy_for(session: Session, incident: Incident) -> dict[str, Any]:
@@ -133,7 +133,7 @@ def new_page(
         epoch=esc.epoch if esc else None,
         status=PageStatus.PENDING.value,
         created_at=now,
-        expires_at=now + timedelta(seconds=current_app.config["PAGE_VALIDITY_SECONDS"]),
+        expires_at=now + timedelta(seconds=config.current().page_validity_seconds),
     )
     session.add(page)
     session.flush()

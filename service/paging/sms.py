@@ -9,7 +9,7 @@ import logging
 import threading
 import time
 import uuid
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
@@ -25,6 +25,7 @@ from twilio.http.http_client import TwilioHttpClient
 from twilio.http.response import Response
 from twilio.rest import Client
 
+from service.config import Settings
 from service.paging.segments import count_segments
 
 log = logging.getLogger(__name__)
@@ -391,53 +392,16 @@ class ConsoleSender:
         return self._record("call", idempotency_key, fields)
 
 
-def _setting(settings: Mapping[str, Any], key: str) -> str | None:
-    """Return a non-empty string setting or None."""
-    value = settings.get(key)
-    if value is None:
-        return None
-    value = str(value).strip()
-    return value or None
-
-
-def _require(settings: Mapping[str, Any], key: str, backend: str) -> str:
-    """Return a required setting or raise ValueError naming it."""
-    value = _setting(settings, key)
-    if value is None:
-        raise ValueError(f"{key} is required when SMS_BACKEND={backend!r}")
-    return value
-
-
-def build_sender(settings: Mapping[str, Any]) -> SmsSender:
-    """Build the configured sender from SMS_BACKEND ("twilio" or "console") and its settings."""
-    backend = (_setting(settings, "SMS_BACKEND") or "").lower()
-    if not backend:
-        raise ValueError("SMS_BACKEND is required (one of 'twilio', 'console')")
-    if backend == "console":
-        return ConsoleSender(_setting(settings, "CONSOLE_OUTBOX_PATH"))
-    if backend != "twilio":
-        raise ValueError(f"SMS_BACKEND must be 'twilio' or 'console', got {backend!r}")
-    account_sid = _require(settings, "TWILIO_ACCOUNT_SID", backend)
-    auth_token = _require(settings, "TWILIO_AUTH_TOKEN", backend)
-    service_sid = _setting(settings, "TWILIO_MESSAGING_SERVICE_SID")
-    from_number = _setting(settings, "TWILIO_FROM_NUMBER")
-    if not service_sid and not from_number:
-        raise ValueError(
-            "TWILIO_MESSAGING_SERVICE_SID or TWILIO_FROM_NUMBER is required when "
-            "SMS_BACKEND='twilio'"
-        )
-    raw_timeout = _setting(settings, "TWILIO_TIMEOUT_SECONDS")
-    try:
-        timeout = float(raw_timeout) if raw_timeout else DEFAULT_TIMEOUT_SECONDS
-    except ValueError:
-        raise ValueError(f"TWILIO_TIMEOUT_SECONDS must be a number, got {raw_timeout!r}") from None
-    if timeout <= 0:
-        raise ValueError("TWILIO_TIMEOUT_SECONDS must be > 0")
+def build_sender(settings: Settings) -> SmsSender:
+    """Build the configured sender (SMS_BACKEND "twilio" or "console") from validated settings."""
+    if settings.sms_backend == "console":
+        return ConsoleSender(settings.console_outbox_path)
+    assert settings.twilio_account_sid and settings.twilio_auth_token  # checked by config.load
     return TwilioSender(
-        account_sid=account_sid,
-        auth_token=auth_token,
-        messaging_service_sid=service_sid,
-        from_number=from_number,
-        api_base_url=_setting(settings, "TWILIO_API_BASE_URL"),
-        timeout_seconds=timeout,
+        account_sid=settings.twilio_account_sid,
+        auth_token=settings.twilio_auth_token,
+        messaging_service_sid=settings.twilio_messaging_service_sid,
+        from_number=settings.twilio_from_number,
+        api_base_url=settings.twilio_api_base_url,
+        timeout_seconds=float(settings.twilio_timeout_seconds),
     )

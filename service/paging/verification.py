@@ -7,9 +7,9 @@ import hmac
 import secrets
 from datetime import datetime, timedelta
 
-from flask import current_app
 from sqlalchemy.orm import Session
 
+from service import config
 from service.auth.models import User
 from service.errors import Conflict, Invalid
 from service.extensions import redis
@@ -26,7 +26,7 @@ def _key(user: User) -> str:
 
 
 def _digest(code: str, phone: str) -> str:
-    secret = (current_app.config.get("SECRET_KEY") or "firebreak").encode()
+    secret = (config.current().secret_key or "firebreak").encode()
     return hmac.new(secret, f"{phone}:{code}".encode(), hashlib.sha256).hexdigest()
 
 

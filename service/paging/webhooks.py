@@ -5,11 +5,12 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from flask import Blueprint, Response, current_app, request
+from flask import Blueprint, Response, request
 from sqlalchemy import select
 from twilio.twiml.messaging_response import MessagingResponse
 from twilio.twiml.voice_response import VoiceResponse
 
+from service import config
 from service.api import abort
 from service.auth.models import User
 from service.auth.service import InvalidPhone, normalize_phone
@@ -28,21 +29,21 @@ MAX_FORM_BYTES = 16 * 1024
 def _verify_signature() -> None:
     """Refuse anything not signed by Twilio for our public URL (proxy-aware: the configured
     public URL, never the Host header)."""
-    token = current_app.config.get("TWILIO_AUTH_TOKEN")
+    token = config.current().twilio_auth_token
     if not token:
         abort(
             403, "webhooks are disabled: FIREBREAK_TWILIO_AUTH_TOKEN is not set", type="forbidden"
         )
     if (request.content_length or 0) > MAX_FORM_BYTES:
         abort(413, "webhook body too large")
-    url = public_request_url(current_app.config["PUBLIC_URL"], request.path, request.query_string)
+    url = public_request_url(config.current().public_url, request.path, request.query_string)
     signature = request.headers.get("X-Twilio-Signature")
     if not verify_twilio_request(
         auth_token=token, url=url, params=request.form.to_dict(), signature=signature
     ):
         log.warning("refused an unsigned or wrongly signed webhook to %s", request.path)
         abort(403, "missing or invalid X-Twilio-Signature", type="forbidden")
-    expected = current_app.config.get("TWILIO_ACCOUNT_SID")
+    expected = config.current().twilio_account_sid
     if expected and request.form.get("AccountSid") not in (None, expected):
         abort(403, "webhook for another account", type="forbidden")
 

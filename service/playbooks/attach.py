@@ -9,12 +9,12 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from service.auth.models import User
-from service.errors import Conflict, Invalid, InvalidTransition
+from service.errors import Conflict, Forbidden, Invalid, InvalidTransition
 from service.incidents.models import OPEN_STATUSES, Incident
 from service.playbooks.content import due_at
 from service.playbooks.format import Playbook
 from service.playbooks.models import PlaybookRun, StepRun, StepState
-from service.playbooks.runs import ENGINE, Forbidden, advance, current_run, is_lead
+from service.playbooks.runs import ENGINE, advance, current_run, is_lead
 from service.playbooks.safe_yaml import load_yaml
 from service.timeline import service as timeline
 from service.timeline.models import EventKind

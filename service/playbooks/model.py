@@ -6,8 +6,12 @@ import re
 from dataclasses import dataclass, field
 from datetime import timedelta
 
-ROLES: tuple[str, ...] = ("admin", "wolf", "legal", "comms", "responder", "reviewer")
-SEVERITIES: tuple[str, ...] = ("sev1", "sev2", "sev3", "sev4")  # most severe first
+from service.auth.roles import READERS
+from service.incidents.models import Severity
+
+#: the people's roles a playbook may name (the service account role `ingest` is not one)
+ROLES: tuple[str, ...] = tuple(role.value for role in READERS)
+SEVERITIES: tuple[str, ...] = tuple(s.value for s in Severity)  # most severe first
 DUE_ANCHORS: tuple[str, ...] = ("opened", "ready")
 MAX_DURATION = timedelta(days=30)
 

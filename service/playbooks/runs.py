@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from service.auth.models import User
 from service.auth.roles import Role
-from service.errors import Conflict, DomainError, Invalid, InvalidTransition, NotFound
+from service.errors import Conflict, Forbidden, Invalid, InvalidTransition, NotFound
 from service.incidents.models import Incident, IncidentRole
 from service.playbooks.content import definitions, due_at
 from service.playbooks.model import parse_duration
@@ -29,13 +29,6 @@ log = logging.getLogger(__name__)
 
 ENGINE = Actor.system("playbooks")
 S = StepState
-
-
-class Forbidden(DomainError):
-    """The user may not act on this step or run."""
-
-    status = 403
-    type = "forbidden"
 
 
 class StatementNotApproved(Conflict):

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from flask import Flask, current_app
 
+from service import config
 from service.playbooks.format import PlaybookRegistry, playbook_files
 
 log = logging.getLogger(__name__)
@@ -37,7 +38,7 @@ def _signature(folder: Path) -> tuple[tuple[str, int, int], ...]:
 def registry(app: Flask | None = None) -> PlaybookRegistry:
     """The app's playbook registry, reloaded first if any file changed since the last load."""
     app = app or current_app._get_current_object()  # type: ignore[attr-defined]
-    folder = Path(app.config["PLAYBOOKS_DIR"])
+    folder = Path(app.extensions[config.SETTINGS_KEY].playbooks_dir)
     with _lock:
         state = app.extensions.get(_KEY)
         signature = _signature(folder)

@@ -12,10 +12,9 @@ from sqlalchemy.orm import Session
 from service.auth.models import User
 from service.auth.roles import Role
 from service.bus import publish
-from service.errors import Conflict, Invalid
+from service.errors import Conflict, Forbidden, Invalid
 from service.incidents.models import Incident, IncidentRole
 from service.jobs import after_commit
-from service.statements.errors import Forbidden
 from service.statements.hooks import StatementApproved
 from service.statements.models import (
     Approval,

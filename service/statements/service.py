@@ -4,16 +4,15 @@ from __future__ import annotations
 
 import difflib
 
-from flask import current_app
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from service import config
 from service.auth.models import User
 from service.auth.roles import Role
 from service.db import utcnow
-from service.errors import Conflict, Invalid, NotFound
+from service.errors import Conflict, Forbidden, Invalid, NotFound
 from service.incidents.models import Incident, IncidentRole
-from service.statements.errors import Forbidden
 from service.statements.models import (
     MAX_TEXT,
     Approval,
@@ -41,7 +40,7 @@ def approved_exists(session: Session, *, incident_id: int) -> bool:
 
 def statement_link(incident_id: int, statement_id: int) -> str:
     """The link printed in messages to approvers."""
-    return f"{current_app.config['PUBLIC_URL']}/incidents/{incident_id}/statements/{statement_id}"
+    return f"{config.current().public_url}/incidents/{incident_id}/statements/{statement_id}"
 
 
 def _clean(text: str) -> str:

@@ -10,7 +10,6 @@ from urllib.parse import urlsplit
 from flask import (
     Blueprint,
     Response,
-    current_app,
     g,
     make_response,
     redirect,
@@ -20,6 +19,7 @@ from flask import (
 )
 from sqlalchemy import func, select
 
+from service import config
 from service.db import utcnow
 from service.errors import NotFound
 from service.extensions import db
@@ -87,7 +87,7 @@ def _same_origin(origin: str | None) -> bool:
     """No Origin (an old browser) passes; else it must be this host or the public URL's."""
     if origin is None:
         return True
-    ours = {request.host, urlsplit(current_app.config["PUBLIC_URL"]).netloc}
+    ours = {request.host, urlsplit(config.current().public_url).netloc}
     return urlsplit(origin).netloc in ours
 
 

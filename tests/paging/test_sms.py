@@ -10,6 +10,7 @@ from collections.abc import Iterator
 
 import pytest
 
+from service.config import ConfigError, Settings, load
 from service.paging.sms import (
     IDEMPOTENCY_HEADER,
     BaseUrlHttpClient,
@@ -247,7 +248,7 @@ def test_parse_retry_after() -> None:
 
 def test_console_sender_records_list_and_jsonl(tmp_path, capsys) -> None:
     outbox = tmp_path / "outbox" / "sms.jsonl"
-    sender = build_sender({"SMS_BACKEND": "console", "CONSOLE_OUTBOX_PATH": str(outbox)})
+    sender = build_sender(settings_of(SMS_BACKEND="console", CONSOLE_OUTBOX_PATH=str(outbox)))
     assert isinstance(sender, ConsoleSender) and isinstance(sender, SmsSender)
     first = sender.send_sms(to=TO, body="€ crisis", status_callback=CALLBACK, idempotency_key="a")
     again = sender.send_sms(to=TO, body="€ crisis", status_callback=CALLBACK, idempotency_key="a")
@@ -268,9 +269,14 @@ def test_console_sender_records_list_and_jsonl(tmp_path, capsys) -> None:
 
 
 def test_console_sender_without_outbox_keeps_list_only() -> None:
-    sender = build_sender({"SMS_BACKEND": "console"})
+    sender = build_sender(settings_of(SMS_BACKEND="console"))
     sender.send_sms(to=TO, body="hi", status_callback=None, idempotency_key="k")
     assert isinstance(sender, ConsoleSender) and len(sender.records) == 1
+
+
+def settings_of(**values: str) -> Settings:
+    """Settings as the app reads them (environment defaults plus these), validated."""
+    return Settings.of(load(values, instance_path="/tmp"))
 
 
 def twilio_settings(standin: TwilioStandIn, **overrides: str) -> dict[str, str]:
@@ -281,16 +287,16 @@ def twilio_settings(standin: TwilioStandIn, **overrides: str) -> dict[str, str]:
         "TWILIO_MESSAGING_SERVICE_SID": "",
         "TWILIO_FROM_NUMBER": FROM,
         "TWILIO_API_BASE_URL": standin.url,
-        "TWILIO_TIMEOUT_SECONDS": "1.5",
+        "TWILIO_TIMEOUT_SECONDS": "2",
     }
     settings.update(overrides)
     return settings
 
 
 def test_build_sender_twilio_end_to_end(standin: TwilioStandIn) -> None:
-    sender = build_sender(twilio_settings(standin))
+    sender = build_sender(settings_of(**twilio_settings(standin)))
     assert isinstance(sender, TwilioSender) and isinstance(sender, SmsSender)
-    assert sender.timeout_seconds == 1.5 and sender.messaging_service_sid is None
+    assert sender.timeout_seconds == 2 and sender.messaging_service_sid is None
     sender.send_sms(to=TO, body="hi", status_callback=CALLBACK, idempotency_key="k")
     assert standin.messages[0].params["From"] == FROM
 
@@ -298,18 +304,21 @@ def test_build_sender_twilio_end_to_end(standin: TwilioStandIn) -> None:
 @pytest.mark.parametrize(
     ("overrides", "message"),
     [
-        ({"SMS_BACKEND": ""}, "SMS_BACKEND is required"),
-        ({"SMS_BACKEND": "pigeon"}, "SMS_BACKEND must be"),
-        ({"TWILIO_ACCOUNT_SID": ""}, "TWILIO_ACCOUNT_SID is required"),
-        ({"TWILIO_AUTH_TOKEN": "  "}, "TWILIO_AUTH_TOKEN is required"),
-        ({"TWILIO_FROM_NUMBER": ""}, "TWILIO_MESSAGING_SERVICE_SID or TWILIO_FROM_NUMBER"),
-        ({"TWILIO_TIMEOUT_SECONDS": "soon"}, "TWILIO_TIMEOUT_SECONDS must be a number"),
-        ({"TWILIO_TIMEOUT_SECONDS": "0"}, "TWILIO_TIMEOUT_SECONDS must be > 0"),
+        ({"SMS_BACKEND": ""}, "SMS_BACKEND: must be one of"),
+        ({"SMS_BACKEND": "pigeon"}, "SMS_BACKEND: must be one of"),
+        ({"TWILIO_ACCOUNT_SID": ""}, "TWILIO_ACCOUNT_SID: required"),
+        ({"TWILIO_AUTH_TOKEN": "  "}, "TWILIO_AUTH_TOKEN: required"),
+        (
+            {"TWILIO_FROM_NUMBER": ""},
+            "TWILIO_MESSAGING_SERVICE_SID or FIREBREAK_TWILIO_FROM_NUMBER",
+        ),
+        ({"TWILIO_TIMEOUT_SECONDS": "soon"}, "TWILIO_TIMEOUT_SECONDS: expected an integer"),
+        ({"TWILIO_TIMEOUT_SECONDS": "0"}, "TWILIO_TIMEOUT_SECONDS: must be between 1 and 120"),
     ],
 )
-def test_build_sender_errors_name_the_setting(
+def test_twilio_settings_are_checked_once_naming_the_setting(
     standin: TwilioStandIn, overrides: dict[str, str], message: str
 ) -> None:
-    with pytest.raises(ValueError, match=message) as info:
-        build_sender(twilio_settings(standin, **overrides))
+    with pytest.raises(ConfigError, match=message) as info:
+        settings_of(**twilio_settings(standin, **overrides))
     assert standin.auth_token not in str(info.value)
