@@ -13,6 +13,9 @@ log "ruff"
 .venv/bin/ruff check --quiet .
 .venv/bin/ruff format --check --quiet service workers tests benchmarks scripts samples
 
+log "mypy on service/ and workers/"
+.venv/bin/mypy
+
 log "tests on PostgreSQL"
 .venv/bin/python -m pytest -q -p no:cacheprovider "$@"
 

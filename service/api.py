@@ -98,7 +98,7 @@ class Api(flask_smorest.Api):
 
     ERROR_SCHEMA = ProblemSchema
 
-    def handle_http_exception(self, error: HTTPException) -> Response:  # type: ignore[override]
+    def handle_http_exception(self, error: HTTPException) -> Response:
         """Render any HTTP error as an RFC 9457 problem."""
         status = error.code or 500
         data = getattr(error, "data", None) or {}
@@ -236,8 +236,7 @@ class Blueprint(flask_smorest.Blueprint):
                 g.current_user = user
                 return func(*args, **kwargs)
 
-            doc = {"security": [{"bearerAuth": []}]}
-            wrapper = self.doc(**doc)(wrapper)
+            wrapper = self.doc(security=[{"bearerAuth": []}])(wrapper)
             codes = [401, 403, *errors]
             if request_has_body(func):
                 codes += [400, 413, 415]

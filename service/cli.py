@@ -3,22 +3,34 @@
 from __future__ import annotations
 
 import sys
+import time
 from typing import Any
 
 import click
+from alembic import command
+from alembic.config import Config
 from flask import Flask, current_app
 from flask.cli import with_appcontext
+from sqlalchemy import select
 
 from service import config
+from service.auth import service as auth
+from service.auth.models import User
 from service.auth.roles import Role
+from service.config import PROJECT_ROOT
+from service.db import utcnow
+from service.detection.cli import backtest_command, mentions_group
+from service.extensions import db
+from service.incidents.models import Incident
+from service.playbooks.validate_cli import validate_command
+from service.postmortem.cli import register as register_postmortem
+from service.reconcile import sweep
+from service.timeline import service as timeline
 from workers.runtime import run_worker
 
 
 def alembic_config(app: Flask) -> Any:
     """Alembic's config pointing at migrations/ and the app's database."""
-    from alembic.config import Config
-
-    from service.config import PROJECT_ROOT
 
     cfg = Config(str(PROJECT_ROOT / "alembic.ini"))
     cfg.set_main_option("script_location", str(PROJECT_ROOT / "migrations"))
@@ -28,7 +40,6 @@ def alembic_config(app: Flask) -> Any:
 
 def upgrade_database(app: Flask, revision: str = "head") -> None:
     """Apply migrations up to a revision."""
-    from alembic import command
 
     command.upgrade(alembic_config(app), revision)
 
@@ -52,7 +63,6 @@ def db_upgrade(revision: str) -> None:
 @with_appcontext
 def db_downgrade(revision: str) -> None:
     """Revert migrations down to a revision."""
-    from alembic import command
 
     command.downgrade(alembic_config(current_app), revision)
 
@@ -90,8 +100,6 @@ def users_create(
     phone_verified: bool = False,
 ) -> None:
     """Create a user (and optionally a token, printed once)."""
-    from service.auth import service as auth
-    from service.extensions import db
 
     if phone:
         try:
@@ -101,8 +109,6 @@ def users_create(
     with db.transaction() as session:
         user = auth.create_user(session, name=name, roles=roles, email=email, phone=phone)
         if phone and phone_verified:
-            from service.db import utcnow
-
             user.phone_verified_at = utcnow()
         secret = None
         if token_name:
@@ -135,9 +141,6 @@ def users_create_admin(ctx: click.Context, name: str, email: str | None, phone: 
 @with_appcontext
 def users_token(user_id: int, name: str) -> None:
     """Issue a token for a user (printed once)."""
-    from service.auth import service as auth
-    from service.auth.models import User
-    from service.extensions import db
 
     with db.transaction() as session:
         user = session.get(User, user_id)
@@ -157,11 +160,6 @@ def timeline_group() -> None:
 @with_appcontext
 def timeline_verify(numbers: tuple[int, ...]) -> None:
     """Verify the hash chain of incidents (all if none named); exit 1 if any is broken."""
-    from sqlalchemy import select
-
-    from service.extensions import db
-    from service.incidents.models import Incident
-    from service.timeline import service as timeline
 
     session = db.session
     ids = numbers or tuple(session.scalars(select(Incident.id).order_by(Incident.id)))
@@ -194,7 +192,7 @@ def worker_command(
 ) -> None:
     """Run an RQ worker (with the scheduler) on the purpose queues."""
     run_worker(
-        current_app._get_current_object(),
+        current_app._get_current_object(),  # type: ignore[attr-defined]
         queues=queues,
         burst=burst,
         with_scheduler=with_scheduler,
@@ -212,10 +210,6 @@ def worker_command(
 @with_appcontext
 def reconcile_command(loop: bool, interval: float) -> None:
     """Sweep: overdue escalations, lost sends, stuck pages, step and approval deadlines."""
-    import time
-
-    from service.db import utcnow
-    from service.reconcile import sweep
 
     while True:
         done = sweep(now=utcnow())
@@ -233,11 +227,9 @@ def playbooks_group() -> None:
 
 def register(app: Flask) -> None:
     """Attach the command groups to the app's CLI."""
-    from service.detection.cli import backtest_command, mentions_group
-    from service.playbooks.validate_cli import validate_command
 
     playbooks_group.add_command(validate_command)
-    for command in (
+    for group in (
         db_group,
         users_group,
         timeline_group,
@@ -247,7 +239,6 @@ def register(app: Flask) -> None:
         backtest_command,
         playbooks_group,
     ):
-        app.cli.add_command(command)
-    from service.postmortem.cli import register as register_postmortem
+        app.cli.add_command(group)
 
     register_postmortem(app)

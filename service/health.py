@@ -23,7 +23,7 @@ def readyz() -> Any:
     """Database and Redis are reachable (503 otherwise)."""
     checks: dict[str, str] = {}
     try:
-        with db.engine.connect() as conn:  # type: ignore[union-attr]
+        with db.engine.connect() as conn:
             conn.execute(text("SELECT 1"))
         checks["database"] = "ok"
     except Exception as exc:  # noqa: BLE001 - report any failure as not ready

@@ -14,12 +14,18 @@ from typing import Any
 from flask import Blueprint, Response, current_app
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
+from rq.registry import FailedJobRegistry, ScheduledJobRegistry
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from service.db import utcnow
+from service.detection.models import Signal
 from service.detection.service import MENTIONS_KEY
 from service.extensions import db, redis
+from service.incidents.models import Incident
+from service.paging.models import Escalation, Page
+from service.queues import ALL_QUEUES, queue
+from service.timeline.models import EventKind, TimelineEvent
 
 blp = Blueprint("metrics", __name__)
 
@@ -34,10 +40,6 @@ class FirebreakCollector:
 
     def collect(self) -> Iterator[Any]:
         """Yield the metric families."""
-        from service.detection.models import Signal
-        from service.incidents.models import Incident
-        from service.paging.models import Escalation, Page
-        from service.timeline.models import EventKind, TimelineEvent
 
         session = db.session
         mentions = CounterMetricFamily(
@@ -106,9 +108,6 @@ class FirebreakCollector:
 
     def _queues(self) -> Iterator[Any]:
         """Queue depth, scheduled and failed jobs per RQ queue."""
-        from rq.registry import FailedJobRegistry, ScheduledJobRegistry
-
-        from service.queues import ALL_QUEUES, queue
 
         depth = GaugeMetricFamily("firebreak_queue_jobs", "Jobs waiting", labels=["queue"])
         scheduled = GaugeMetricFamily(

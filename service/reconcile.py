@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from service.paging import reconcile as paging
+from service.playbooks import deadlines as playbooks
+from service.statements import deadlines as statements
+
 
 def sweep(*, now: datetime) -> dict[str, int]:
     """Run every domain's sweep: escalations and pages, playbook deadlines, statement approvals."""
-    from service.paging import reconcile as paging
-    from service.playbooks import deadlines as playbooks
-    from service.statements import deadlines as statements
 
     done: dict[str, int] = {}
     for domain in (paging, playbooks, statements):

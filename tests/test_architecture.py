@@ -69,6 +69,20 @@ def modules() -> dict[str, Path]:
     return found
 
 
+def _imported(node: ast.AST, package: str, mods: dict[str, Path]) -> list[str]:
+    """The dotted names an import statement names (relative imports resolved)."""
+    if isinstance(node, ast.Import):
+        return [alias.name for alias in node.names]
+    if not isinstance(node, ast.ImportFrom):
+        return []
+    base = node.module or ""
+    if node.level:
+        anchor = package.split(".")[: len(package.split(".")) - node.level + 1]
+        base = ".".join([*anchor, base] if base else anchor)
+    subs = [f"{base}.{a.name}" for a in node.names if f"{base}.{a.name}" in mods]
+    return subs or [base]
+
+
 def import_graph() -> dict[str, set[str]]:
     """module -> the project modules it imports, anywhere in its body."""
     mods = modules()
@@ -82,21 +96,12 @@ def import_graph() -> dict[str, set[str]]:
     for name, path in mods.items():
         package = name if path.name == "__init__.py" else name.rpartition(".")[0]
         for node in ast.walk(ast.parse(path.read_text(), str(path))):
-            targets: list[str] = []
-            if isinstance(node, ast.Import):
-                targets = [alias.name for alias in node.names]
-            elif isinstance(node, ast.ImportFrom):
-                base = node.module or ""
-                if node.level:
-                    anchor = package.split(".")[: len(package.split(".")) - node.level + 1]
-                    base = ".".join([*anchor, base] if base else anchor)
-                subs = [f"{base}.{a.name}" for a in node.names if f"{base}.{a.name}" in mods]
-                targets = subs or [base]
-            for target in targets:
-                if target.split(".")[0] in ("service", "workers"):
-                    resolved = resolve(target)
-                    if resolved and resolved != name:
-                        graph[name].add(resolved)
+            for target in _imported(node, package, mods):
+                resolved = (
+                    resolve(target) if target.split(".")[0] in ("service", "workers") else None
+                )
+                if resolved and resolved != name:
+                    graph[name].add(resolved)
     return graph
 
 
@@ -117,39 +122,25 @@ def is_adapter(module: str) -> bool:
     return len(parts) == 3 and parts[0] == "service" and parts[2] in ADAPTERS
 
 
+def reachable(graph: dict[str, set[str]], start: str) -> set[str]:
+    """Every module `start` imports, directly or not."""
+    seen: set[str] = set()
+    todo = list(graph.get(start, ()))
+    while todo:
+        module = todo.pop()
+        if module not in seen:
+            seen.add(module)
+            todo.extend(graph.get(module, ()))
+    return seen
+
+
 def cycles(graph: dict[str, set[str]]) -> list[list[str]]:
-    """Strongly connected components with more than one module (Tarjan)."""
-    index: dict[str, int] = {}
-    low: dict[str, int] = {}
-    stack: list[str] = []
-    on_stack: set[str] = set()
-    found: list[list[str]] = []
-
-    def visit(v: str) -> None:
-        index[v] = low[v] = len(index)
-        stack.append(v)
-        on_stack.add(v)
-        for w in sorted(graph.get(v, ())):
-            if w not in index:
-                visit(w)
-                low[v] = min(low[v], low[w])
-            elif w in on_stack:
-                low[v] = min(low[v], index[w])
-        if low[v] == index[v]:
-            component = []
-            while True:
-                w = stack.pop()
-                on_stack.discard(w)
-                component.append(w)
-                if w == v:
-                    break
-            if len(component) > 1:
-                found.append(sorted(component))
-
-    for v in sorted(graph):
-        if v not in index:
-            visit(v)
-    return found
+    """The groups of modules that import each other, directly or not."""
+    reach = {module: reachable(graph, module) for module in graph}
+    groups = {
+        tuple(sorted(m for m in reach[v] if v in reach.get(m, ()))) for v in graph if v in reach[v]
+    }
+    return sorted(list(group) for group in groups)
 
 
 def violations(graph: dict[str, set[str]]) -> list[str]:
@@ -195,3 +186,17 @@ def test_every_module_is_in_a_documented_layer() -> None:
         assert f"`{domain}`" in doc, f"docs/architecture.md does not name the layer {domain}"
     for module in modules():
         layer_of(module)
+
+
+def test_the_checks_catch_a_cycle_and_an_upward_edge() -> None:
+    graph = {
+        "service.incidents.service": {"service.paging.service"},  # a core reaching up
+        "service.paging.service": {"service.incidents.service"},
+        "service.timeline.service": {"service.incidents.views"},  # a core using an adapter
+    }
+    assert cycles(graph) == [["service.incidents.service", "service.paging.service"]]
+    assert violations(graph) == [
+        "service.incidents.service -> service.paging.service: incidents is below paging",
+        "service.timeline.service -> service.incidents.views: "
+        "an adapter is imported by its own adapters",
+    ]

@@ -12,6 +12,7 @@ from rq.serializers import JSONSerializer
 from rq.worker import SimpleWorker, Worker
 
 from service.config import SETTINGS_KEY
+from service.extensions import db, redis
 from service.queues import ALL_QUEUES, QueueName
 
 log = logging.getLogger(__name__)
@@ -47,8 +48,6 @@ class FirebreakWorker(_AppContextMixin, Worker):
     def main_work_horse(self, *args: Any, **kwargs: Any) -> None:
         app = current_app_for_jobs()
         with app.app_context():
-            from service.extensions import db
-
             db.engine.dispose(close=False)  # never share the parent's connections
         super().main_work_horse(*args, **kwargs)
 
@@ -61,7 +60,6 @@ class FirebreakSimpleWorker(_AppContextMixin, SimpleWorker):
 
 def queues_for(app: Flask, names: Iterable[str] = ()) -> list[Queue]:
     """The RQ queues to listen on, most urgent first."""
-    from service.extensions import redis
 
     with app.app_context():
         connection = redis.client
@@ -69,12 +67,15 @@ def queues_for(app: Flask, names: Iterable[str] = ()) -> list[Queue]:
     return [Queue(q.value, connection=connection, serializer=JSONSerializer) for q in chosen]
 
 
-def make_worker(app: Flask, *, queues: Iterable[str] = (), simple: bool = False) -> Worker:
+def make_worker(
+    app: Flask, *, queues: Iterable[str] = (), simple: bool = False
+) -> Worker | SimpleWorker:
     """A worker bound to the app's Redis and the purpose queues."""
     bind_app(app)
     qs = queues_for(app, queues)
-    cls = FirebreakSimpleWorker if simple else FirebreakWorker
-    return cls(qs, connection=qs[0].connection, serializer=JSONSerializer)
+    if simple:
+        return FirebreakSimpleWorker(qs, connection=qs[0].connection, serializer=JSONSerializer)
+    return FirebreakWorker(qs, connection=qs[0].connection, serializer=JSONSerializer)
 
 
 def run_worker(

@@ -182,7 +182,7 @@ class BucketStore:
             if m.polarity < 0:
                 ts = stamps[i]
                 by_bucket.setdefault(ts - ts % size, []).append((damage(m), i))
-        candidates = set()
+        candidates: set[int] = set()
         for group in by_bucket.values():
             group.sort(key=lambda p: p[0], reverse=True)  # stable: ties keep batch order
             candidates.update(i for _, i in group[: self.keep])
@@ -218,7 +218,7 @@ class BucketStore:
             pending_key,
             pending_ttl,
         ]
-        *flags, queue = self._record(args=args)
+        *flags, queue = self._record(args=args)  # type: ignore[arg-type]
         return [bool(x) for x in flags], bool(queue)
 
     def fetch(self, monitor_id: int, starts: Iterable[int]) -> list[Bucket]:

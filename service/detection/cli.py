@@ -13,7 +13,13 @@ import click
 from flask import current_app
 from flask.cli import with_appcontext
 
+from service.db import utcnow
+from service.detection.backtest import backtest_files
 from service.detection.ingest import MAX_BATCH
+from service.detection.service import ingest_batch
+from service.errors import NotFound
+from service.extensions import db
+from service.monitors import service as monitors
 
 
 def read_mentions(path: Path) -> Iterator[Any]:
@@ -55,11 +61,6 @@ def mentions_group() -> None:
 @with_appcontext
 def import_command(monitor_key: str, files: tuple[Path, ...]) -> None:
     """Import mentions from CSV or JSON Lines files into a monitor (same rules as the API)."""
-    from service.db import utcnow
-    from service.detection.service import ingest_batch
-    from service.errors import NotFound
-    from service.extensions import db
-    from service.monitors import service as monitors
 
     try:
         monitor = monitors.get(db.session, key=monitor_key)
@@ -101,7 +102,6 @@ def import_command(monitor_key: str, files: tuple[Path, ...]) -> None:
 )
 def backtest_command(files: tuple[Path, ...], out_dir: Path) -> None:
     """Replay NAB-format CSVs (timestamp,value) through the detector, causally (volume only)."""
-    from service.detection.backtest import backtest_files
 
     out_dir.mkdir(parents=True, exist_ok=True)
     for written in backtest_files(list(files), out_dir):

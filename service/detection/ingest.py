@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -63,55 +63,91 @@ def parse_time(raw: Any) -> datetime | str:
     return value.astimezone(UTC)
 
 
+def _source(value: Any) -> str | None:
+    if isinstance(value, str) and SOURCE.match(value):
+        return None
+    return "required: lowercase letters, digits, '.', '_' or '-', 1-32"
+
+
+def _source_id(value: Any) -> str | None:
+    ok = isinstance(value, str) and 1 <= len(value) <= 128
+    return None if ok else "required: a string of 1-128 characters"
+
+
+def _text(value: Any) -> str | None:
+    if not isinstance(value, str) or not value.strip():
+        return "required: a non-empty string"
+    return f"longer than {MAX_TEXT} characters" if len(value) > MAX_TEXT else None
+
+
+def _author(value: Any) -> str | None:
+    ok = value is None or (isinstance(value, str) and len(value) <= 100)
+    return None if ok else "must be a string of at most 100 characters"
+
+
+def _reach(value: Any) -> str | None:
+    ok = _is_int(value) and 0 <= value <= MAX_REACH
+    return None if ok else f"must be an integer from 0 to {MAX_REACH}"
+
+
+def _url(value: Any) -> str | None:
+    ok = value is None or (
+        isinstance(value, str) and len(value) <= 2048 and value.startswith(("http://", "https://"))
+    )
+    return None if ok else "must be an http(s) URL of at most 2048 characters"
+
+
+def _sentiment(value: Any) -> str | None:
+    ok = value is None or (_is_number(value) and -1 <= value <= 1)
+    return None if ok else "must be a number from -1 to 1"
+
+
+#: the checks of a mention's fields, in the order their errors are listed
+CHECKS: dict[str, Callable[[Any], str | None]] = {
+    "source": _source,
+    "source_id": _source_id,
+    "text": _text,
+    "author": _author,
+    "author_reach": _reach,
+    "url": _url,
+    "sentiment": _sentiment,
+}
+
+
+def _created_at(raw: dict, *, now: datetime, limits: Limits) -> datetime | str:
+    """The post time in UTC, or why it is refused (missing, malformed, outside the window)."""
+    created = parse_time(raw["created_at"]) if "created_at" in raw else "required"
+    if isinstance(created, str):
+        return created
+    if created < now - limits.horizon:
+        return f"older than the detector's horizon ({limits.horizon.total_seconds() / 3600:g} h)"
+    if created > now + limits.future_skew:
+        return "in the future (beyond the allowed clock skew)"
+    return created
+
+
 def validate_item(raw: Any, *, now: datetime, limits: Limits) -> tuple[dict | None, list]:
     """Check one mention; returns the clean fields or a list of (field, reason)."""
     if not isinstance(raw, dict):
         return None, [("", "each mention must be a JSON object")]
     errors: list[tuple[str, str]] = [(k, "unknown field") for k in raw if k not in FIELDS]
-    source = raw.get("source")
-    if not isinstance(source, str) or not SOURCE.match(source):
-        errors.append(("source", "required: lowercase letters, digits, '.', '_' or '-', 1-32"))
-    source_id = raw.get("source_id")
-    if not isinstance(source_id, str) or not 1 <= len(source_id) <= 128:
-        errors.append(("source_id", "required: a string of 1-128 characters"))
-    text = raw.get("text")
-    if not isinstance(text, str) or not text.strip():
-        errors.append(("text", "required: a non-empty string"))
-    elif len(text) > MAX_TEXT:
-        errors.append(("text", f"longer than {MAX_TEXT} characters"))
-    author = raw.get("author")
-    if author is not None and (not isinstance(author, str) or len(author) > 100):
-        errors.append(("author", "must be a string of at most 100 characters"))
-    reach = raw.get("author_reach", 0)
-    if reach is None:
-        reach = 0
-    if not _is_int(reach) or not 0 <= reach <= MAX_REACH:
-        errors.append(("author_reach", f"must be an integer from 0 to {MAX_REACH}"))
-    url = raw.get("url")
-    if url is not None and (
-        not isinstance(url, str) or len(url) > 2048 or not url.startswith(("http://", "https://"))
-    ):
-        errors.append(("url", "must be an http(s) URL of at most 2048 characters"))
-    sentiment = raw.get("sentiment")
-    if sentiment is not None and (not _is_number(sentiment) or not -1 <= sentiment <= 1):
-        errors.append(("sentiment", "must be a number from -1 to 1"))
-    created = parse_time(raw.get("created_at")) if "created_at" in raw else "required"
+    values = {name: raw.get(name) for name in CHECKS}
+    if values["author_reach"] is None:
+        values["author_reach"] = 0
+    errors += [(name, why) for name, check in CHECKS.items() if (why := check(values[name]))]
+    created = _created_at(raw, now=now, limits=limits)
     if isinstance(created, str):
         errors.append(("created_at", created))
-    elif created < now - limits.horizon:
-        hours = limits.horizon.total_seconds() / 3600
-        errors.append(("created_at", f"older than the detector's horizon ({hours:g} h)"))
-    elif created > now + limits.future_skew:
-        errors.append(("created_at", "in the future (beyond the allowed clock skew)"))
     if errors:
         return None, errors
+    sentiment = values["sentiment"]
     return {
-        "source": source,
-        "source_id": source_id,
-        "text": text,
-        "author": author,
-        "reach": reach,
-        "url": url,
+        "source": values["source"],
+        "source_id": values["source_id"],
+        "text": values["text"],
+        "author": values["author"],
+        "reach": values["author_reach"],
+        "url": values["url"],
         "created_at": created,
         "sentiment": None if sentiment is None else float(sentiment),
     }, []

@@ -14,6 +14,7 @@ from service.extensions import db
 from service.incidents import schemas
 from service.incidents import service as incidents
 from service.incidents.models import IncidentRole
+from service.monitors import service as monitors
 from service.timeline.schemas import TimelineEventSchema
 from service.timeline.service import Actor
 
@@ -57,8 +58,6 @@ def declare(args: dict[str, Any]) -> Any:
 def list_incidents(args: dict[str, Any], pagination_parameters: Any) -> Any:
     """List incidents, newest first, with filters."""
     if "monitor" in args:
-        from service.monitors import service as monitors
-
         args["monitor_id"] = monitors.get(db.session, key=args.pop("monitor")).id
     return page_of(db.session, incidents.search(**args), pagination_parameters)
 

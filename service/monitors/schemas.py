@@ -3,18 +3,19 @@
 from __future__ import annotations
 
 import dataclasses
+from typing import Any
 
 import marshmallow as ma
 from marshmallow import validate
 
+from service.detection.engine import DetectorConfig
 from service.fields import Timestamp
 
 KEY = validate.Regexp(r"^[a-z0-9][a-z0-9-]{1,39}$", error="2-40 lowercase letters, digits, '-'")
 
 
-def _detector_fields() -> dict[str, type]:
-    from service.detection.engine import DetectorConfig
-
+def _detector_fields() -> dict[str, Any]:
+    """DetectorConfig's fields and their (string) annotations."""
     return {f.name: f.type for f in dataclasses.fields(DetectorConfig)}
 
 
@@ -31,8 +32,6 @@ def validate_detector(value: dict) -> None:
         if not ok:
             raise ma.ValidationError(f"{name}: must be a {kind}")
     try:
-        from service.detection.engine import DetectorConfig
-
         DetectorConfig(**value)
     except (TypeError, ValueError) as exc:
         raise ma.ValidationError(str(exc)) from None

@@ -311,7 +311,7 @@ def current_shift(session: Session, *, rotation: Rotation, at: datetime) -> Shif
     _number, start, end = _slot(rotation, at)
     window_start = start if start is not None else min(at, rotation.handoff_at) - MAX_OVERRIDE
     for stretch in schedule(session, rotation=rotation, start=window_start, end=end):
-        if stretch.starts_at <= at < stretch.ends_at:
+        if stretch.starts_at is not None and stretch.starts_at <= at < stretch.ends_at:
             if start is None and stretch.starts_at == window_start:
                 stretch.starts_at = None
             return stretch

@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from twilio.twiml.voice_response import Gather, VoiceResponse
+
 from service.paging.segments import fit_to_segments
 
 MAX_SEGMENTS = 2
@@ -67,7 +69,6 @@ def notice_text(*, incident: Any, monitor_name: str | None, link: str) -> str:
 
 def voice_twiml(*, incident: Any, monitor_name: str | None, gather_url: str) -> str:
     """A spoken summary with a keypad menu: 1 acknowledge, 2 escalate."""
-    from twilio.twiml.voice_response import Gather, VoiceResponse
 
     what = monitor_name or incident.title
     response = VoiceResponse()

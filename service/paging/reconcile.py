@@ -7,8 +7,10 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import select
 
+from service.detection.service import request_evaluation
 from service.extensions import db
 from service.jobs import enqueue_now
+from service.monitors.models import Monitor
 from service.paging import delivery
 from service.paging import service as paging
 from service.paging.models import Page, PageStatus
@@ -33,13 +35,13 @@ def sweep(*, now: datetime) -> dict[str, int]:
             (e.incident_id, e.epoch, e.round, e.level)
             for e in paging.due(session, now=now, grace=ESCALATION_GRACE)
         ]
-    for incident_id, *step in overdue:
+    for incident_id, epoch, round_, level in overdue:
         with db.transaction() as session:
             if paging.advance(
                 session,
                 incident_id=incident_id,
                 now=now,
-                expect=tuple(step),
+                expect=(epoch, round_, level),
                 reason="overdue (found by the sweep)",
             ):
                 done["escalations"] += 1
@@ -55,13 +57,17 @@ def sweep(*, now: datetime) -> dict[str, int]:
     with db.transaction() as session:
         keys = session.scalars(
             select(Page.send_key)
-            .where(Page.status == PageStatus.SENDING.value, Page.sending_at < now - SENDING_GRACE)
+            .where(
+                Page.status == PageStatus.SENDING.value,
+                Page.sending_at < now - SENDING_GRACE,
+                Page.send_key.is_not(None),
+            )
             .distinct()
         ).all()
     for key in keys:
         try:
             log.warning("re-sending %s (interrupted); the idempotency key prevents a double", key)
-            delivery.send_claimed(key=key)
+            delivery.send_claimed(key=str(key))
             done["resent"] += 1
         except Exception:  # noqa: BLE001 - left for the next sweep
             log.exception("re-send of %s failed", key)
@@ -79,8 +85,6 @@ def sweep(*, now: datetime) -> dict[str, int]:
                 session, page, PageStatus.EXPIRED, error="not delivered within its validity period"
             )
             done["expired"] += 1
-    from service.detection.service import request_evaluation
-    from service.monitors.models import Monitor
 
     for monitor_id in db.session.scalars(select(Monitor.id).where(Monitor.active.is_(True))):
         request_evaluation(monitor_id)

@@ -17,6 +17,7 @@ from service.incidents.models import OPEN_STATUSES, Incident
 from service.paging import messages
 from service.paging import service as paging
 from service.paging.models import Page
+from service.playbooks.runs import complete_step_by_sms
 from service.timeline import service as timeline
 from service.timeline.models import EventKind
 from service.timeline.service import Actor
@@ -155,10 +156,6 @@ def _act(session: Session, *, user: User, incident: Incident, cmd: Command, body
         incidents.add_note(session, incident=incident, actor=actor, text=cmd.text or "")
         return f"Note added to #{incident.id}."
     if cmd.action == "done":
-        try:
-            from service.playbooks.runs import complete_step_by_sms
-        except ImportError:
-            return "Playbook steps are not available yet."
         try:
             return complete_step_by_sms(session, incident=incident, user=user, step=cmd.text)
         except DomainError as exc:

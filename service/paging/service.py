@@ -15,6 +15,7 @@ from service.auth.models import User
 from service.auth.roles import Role
 from service.db import utcnow
 from service.detection.models import Signal
+from service.incidents import service as incidents
 from service.incidents.models import OPEN_STATUSES, Incident, IncidentRole, Status
 from service.jobs import after_commit
 from service.paging import messages, targets
@@ -204,8 +205,6 @@ def _page_level(session: Session, *, esc: Escalation, incident: Incident, now: d
     if esc.level == 0 and esc.round == 0 and incident.assignee(IncidentRole.WOLF) is None:
         wolf = next((p.user for p in paged if Role.WOLF in p.user.role_set), None)
         if wolf is not None:
-            from service.incidents import service as incidents
-
             incidents.assign(
                 session, incident=incident, role=IncidentRole.WOLF, user=wolf, actor=ENGINE
             )
@@ -237,8 +236,6 @@ def start(session: Session, *, incident: Incident, now: datetime) -> Escalation:
         if user.pageable:
             new_page(session, incident=incident, user=user, kind="notify", now=now)
             if Role.LEGAL in user.role_set and incident.assignee(IncidentRole.LEGAL) is None:
-                from service.incidents import service as incidents
-
                 incidents.assign(
                     session, incident=incident, role=IncidentRole.LEGAL, user=user, actor=ENGINE
                 )

@@ -9,12 +9,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from service.auth.models import User, UserRole
+from service.oncall import service as oncall
+from service.oncall.models import Rotation
 
 
 def resolve(session: Session, targets: list[dict[str, Any]], *, at: datetime) -> list[User]:
     """The active users a list of targets points at (in order, without repeats)."""
-    from service.oncall import service as oncall
-    from service.oncall.models import Rotation
 
     out: list[User] = []
     for target in targets:

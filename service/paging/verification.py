@@ -21,6 +21,10 @@ CODE_TTL = timedelta(minutes=10)
 MAX_ATTEMPTS = 5
 
 
+def _text(raw: bytes | str) -> str:
+    return raw.decode() if isinstance(raw, bytes) else raw
+
+
 def _key(user: User) -> str:
     return f"fb:verify:{user.id}"
 
@@ -66,7 +70,7 @@ def confirm(session: Session, *, user: User, code: str, now: datetime) -> None:
     if attempts > MAX_ATTEMPTS:
         redis.client.delete(key)
         raise Conflict("too many wrong codes; request a new one")
-    if not hmac.compare_digest(stored[b"digest"].decode(), _digest(code, user.phone)):
+    if not hmac.compare_digest(_text(stored[b"digest"]), _digest(code, user.phone)):
         raise Invalid("the code does not match", field="code")
     redis.client.delete(key)
     user.phone_verified_at = now

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from datetime import datetime
 from typing import Any
@@ -16,6 +17,7 @@ from service.playbooks.format import Playbook
 from service.playbooks.models import PlaybookRun, StepRun, StepState
 from service.playbooks.runs import ENGINE, advance, current_run, is_lead
 from service.playbooks.safe_yaml import load_yaml
+from service.playbooks.store import registry
 from service.timeline import service as timeline
 from service.timeline.models import EventKind
 from service.timeline.service import Actor
@@ -26,7 +28,6 @@ S = StepState
 
 def choose(incident: Incident) -> tuple[Playbook | None, str]:
     """The playbook for an incident and why: the monitor's named one, a trigger, the default."""
-    from service.playbooks.store import registry
 
     reg = registry()
     monitor = incident.monitor
@@ -55,7 +56,6 @@ def attach(
     reason: str,
 ) -> PlaybookRun:
     """Freeze `playbook` onto the incident (replacing the current run); the caller commits."""
-    import hashlib
 
     content, _lines = load_yaml(playbook.source_text, playbook.source)
     old = current_run(session, incident_id=incident.id)
@@ -132,7 +132,6 @@ def attach_on_demand(
     now: datetime,
 ) -> PlaybookRun:
     """Attach (or, with replace, swap) a playbook by hand: an admin or the incident's Wolf."""
-    from service.playbooks.store import registry
 
     if not is_lead(user, incident):
         raise Forbidden("only an admin or the incident's Wolf may attach a playbook")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources
 from typing import Any
@@ -74,7 +75,7 @@ def _rule_message(rule: str, error: ValidationError) -> str | None:
         return None
     if rule == "bad-duration":
         try:
-            parse_duration(value)
+            parse_duration(value)  # type: ignore[arg-type]
         except ValueError as exc:
             return str(exc)
     if rule == "unknown-role":
@@ -200,79 +201,109 @@ def _duration_issue(value: Any, path: Path, lines: LineMap, name: str) -> list[V
     return []
 
 
-def semantic_issues(data: Any, lines: LineMap, name: str) -> list[ValidationIssue]:
-    """Checks the schema cannot express: ids, dependencies, cycles, durations, statements."""
-    if not isinstance(data, dict):
-        return []
-    issues: list[ValidationIssue] = []
+@dataclass
+class _Issues:
+    """The semantic issues of one file, collected in order."""
 
-    def add(path: Path, rule: str, message: str, *, key: bool = False) -> None:
-        issues.append(
-            ValidationIssue(
-                name, lines.line(path, key=key), rule, f"{_where(path)}: {message}", pointer(path)
-            )
+    name: str
+    lines: LineMap
+    found: list[ValidationIssue] = field(default_factory=list)
+
+    def add(self, path: Path, rule: str, message: str, *, key: bool = False) -> None:
+        """One issue at `path`."""
+        line = self.lines.line(path, key=key)
+        self.found.append(
+            ValidationIssue(self.name, line, rule, f"{_where(path)}: {message}", pointer(path))
         )
 
-    steps = _steps(data)
+    def duration(self, value: Any, path: Path) -> None:
+        """A duration that does not parse."""
+        self.found += _duration_issue(value, path, self.lines, self.name)
+
+
+def _step_ids(steps: list[tuple[int, dict]], out: _Issues) -> dict[str, int]:
+    """Each step id's position; a repeated id is an issue."""
     index: dict[str, int] = {}
     for i, step in steps:
         sid = step.get("id")
-        if isinstance(sid, str):
-            if sid in index:
-                add(
-                    ("steps", i, "id"),
-                    "duplicate-id",
-                    f"step id {sid!r} is already used on line {lines.line(('steps', index[sid]))}",
-                )
-            else:
-                index[sid] = i
+        if not isinstance(sid, str):
+            continue
+        if sid in index:
+            where = out.lines.line(("steps", index[sid]))
+            out.add(
+                ("steps", i, "id"),
+                "duplicate-id",
+                f"step id {sid!r} is already used on line {where}",
+            )
+        else:
+            index[sid] = i
+    return index
+
+
+def _step_issues(
+    data: dict, steps: list[tuple[int, dict]], index: dict[str, int], out: _Issues
+) -> None:
+    """Unknown dependencies, bad due times, statement steps without a statement policy."""
     for i, step in steps:
         for j, dep in _deps(step):
             if dep not in index:
-                add(
+                out.add(
                     ("steps", i, "depends_on", j),
                     "unknown-dependency",
                     f"depends on {dep!r}, which is not a step of this playbook",
                 )
         due = step.get("due")
         if isinstance(due, dict):
-            issues += _duration_issue(due.get("after"), ("steps", i, "due", "after"), lines, name)
+            out.duration(due.get("after"), ("steps", i, "due", "after"))
         else:
-            issues += _duration_issue(due, ("steps", i, "due"), lines, name)
+            out.duration(due, ("steps", i, "due"))
         if step.get("needs_approved_statement") is True and "statements" not in data:
-            add(
+            out.add(
                 ("steps", i, "needs_approved_statement"),
                 "missing-statement-policy",
                 "needs an approved statement, but the playbook has no 'statements' section",
                 key=True,
             )
+
+
+def _statement_issues(statements: dict, out: _Issues) -> None:
+    """The approval due time and unique checklist ids."""
+    out.duration(statements.get("approval_due"), ("statements", "approval_due"))
+    checklist = statements.get("checklist")
+    seen: set[str] = set()
+    for k, item in enumerate(checklist if isinstance(checklist, list) else []):
+        cid = item.get("id") if isinstance(item, dict) else None
+        if not isinstance(cid, str):
+            continue
+        if cid in seen:
+            out.add(
+                ("statements", "checklist", k, "id"),
+                "duplicate-id",
+                f"checklist item id {cid!r} is already used",
+            )
+        seen.add(cid)
+
+
+def semantic_issues(data: Any, lines: LineMap, name: str) -> list[ValidationIssue]:
+    """Checks the schema cannot express: ids, dependencies, cycles, durations, statements."""
+    if not isinstance(data, dict):
+        return []
+    out = _Issues(name, lines)
+    steps = _steps(data)
+    index = _step_ids(steps, out)
+    _step_issues(data, steps, index, out)
     if len(index) <= MAX_STEPS:  # more steps is a schema error; keeps the search shallow
-        issues += _cycle_issues(steps, index, lines, name)
+        out.found += _cycle_issues(steps, index, lines, name)
     statements = data.get("statements")
     if isinstance(statements, dict):
-        issues += _duration_issue(
-            statements.get("approval_due"), ("statements", "approval_due"), lines, name
-        )
-        checklist = statements.get("checklist")
-        seen: set[str] = set()
-        for k, item in enumerate(checklist if isinstance(checklist, list) else []):
-            cid = item.get("id") if isinstance(item, dict) else None
-            if not isinstance(cid, str):
-                continue
-            if cid in seen:
-                add(
-                    ("statements", "checklist", k, "id"),
-                    "duplicate-id",
-                    f"checklist item id {cid!r} is already used",
-                )
-            seen.add(cid)
+        _statement_issues(statements, out)
     if data.get("triggers") == [] and data.get("default") is not True:
-        add(
+        out.add(
             ("triggers",),
             "no-trigger",
             "a playbook that is not the default needs a trigger, or it is never chosen",
         )
-    return issues
+    return out.found
 
 
 def check(data: Any, lines: LineMap, name: str) -> list[ValidationIssue]:

@@ -249,7 +249,7 @@ class PlaybookRegistry:
             incumbents = {n: item.playbook for n, item in previous.items()}
             conflicts: list[ValidationIssue] = []
             while True:
-                accepted, found = _resolve(candidates.values(), incumbents)
+                accepted, found = _resolve(list(candidates.values()), incumbents)  # type: ignore[arg-type]
                 conflicts += [issue for issue in found if issue not in conflicts]
                 taken = {item.playbook.source for item in accepted}
                 retry = [

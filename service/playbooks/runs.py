@@ -16,8 +16,10 @@ from sqlalchemy.orm import Session
 
 from service.auth.models import User
 from service.auth.roles import Role
+from service.db import utcnow
 from service.errors import Conflict, Forbidden, Invalid, InvalidTransition, NotFound
 from service.incidents.models import Incident, IncidentRole
+from service.playbooks import deadlines
 from service.playbooks.content import definitions, due_at
 from service.playbooks.model import parse_duration
 from service.playbooks.models import FINISHED, PlaybookRun, StepNote, StepRun, StepState
@@ -161,7 +163,6 @@ def advance(
     defer: bool = False,
 ) -> list[StepRun]:
     """Make every pending step whose dependencies are finished ready; schedule its deadline."""
-    from service.playbooks import deadlines
 
     defs = definitions(run)
     finished = {s.step_id for s in run.steps if s.state in FINISHED}
@@ -189,6 +190,38 @@ def approved(session: Session, *, incident_id: int) -> bool:
     return any(data.get("status") == "approved" for data in approvals)
 
 
+def _refusal_check(
+    session: Session,
+    *,
+    run: PlaybookRun,
+    step: StepRun,
+    incident: Incident,
+    user: User,
+    action: str,
+    reason: str | None,
+) -> str | None:
+    """Refuse an action the step's state, the reason or the approval rule does not allow;
+    return the cleaned reason."""
+    rule = RULES[action]
+    if step.state not in rule.sources:
+        raise InvalidTransition(
+            f"cannot {action} step {step.position} ({step.step_id}): it is {step.state}",
+            state=step.state,
+        )
+    reason = (reason or "").strip() or None
+    if action in ("skip", "block") and not reason:
+        raise Invalid(f"a reason is required to {action} a step", field="reason")
+    if action == "skip" and not step.optional and not is_lead(user, incident):
+        raise Forbidden("only optional steps may be skipped, unless by an admin or the Wolf")
+    definition = definitions(run)[step.step_id]
+    if action == "done" and definition.get("needs_approved_statement"):
+        if not approved(session, incident_id=incident.id):
+            raise StatementNotApproved(
+                f"step {step.position} ({step.step_id}) needs an approved statement first"
+            )
+    return reason
+
+
 def act(
     session: Session,
     *,
@@ -209,22 +242,9 @@ def act(
             "the incident's Wolf or an admin may act on it"
         )
     rule = RULES[action]
-    if step.state not in rule.sources:
-        raise InvalidTransition(
-            f"cannot {action} step {step.position} ({step.step_id}): it is {step.state}",
-            state=step.state,
-        )
-    reason = (reason or "").strip() or None
-    if action in ("skip", "block") and not reason:
-        raise Invalid(f"a reason is required to {action} a step", field="reason")
-    if action == "skip" and not step.optional and not is_lead(user, incident):
-        raise Forbidden("only optional steps may be skipped, unless by an admin or the Wolf")
-    definition = definitions(run)[step.step_id]
-    if action == "done" and definition.get("needs_approved_statement"):
-        if not approved(session, incident_id=incident.id):
-            raise StatementNotApproved(
-                f"step {step.position} ({step.step_id}) needs an approved statement first"
-            )
+    reason = _refusal_check(
+        session, run=run, step=step, incident=incident, user=user, action=action, reason=reason
+    )
     if action == "reopen":
         _reopen_dependents(session, run=run, step=step, now=now)
     actor = Actor.of(user, via=via)
@@ -284,7 +304,6 @@ def complete_by_statement(session: Session, *, incident_id: int, statement_id: i
     run = current_run(session, incident_id=incident_id)
     if run is None:
         return 0
-    from service.db import utcnow
 
     now, defs, count = utcnow(), definitions(run), 0
     for step in run.steps:
@@ -308,7 +327,6 @@ def complete_by_statement(session: Session, *, incident_id: int, statement_id: i
 
 def complete_step_by_sms(session: Session, *, incident: Incident, user: User, step: str) -> str:
     """`DONE 42 3`: mark step 3 (or a step id) done; return the SMS answer."""
-    from service.db import utcnow
 
     done = act(
         session, incident=incident, ref=step, action="done", user=user, now=utcnow(), via="sms"

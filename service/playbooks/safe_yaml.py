@@ -27,6 +27,11 @@ def pointer(path: Path) -> str:
     return "".join("/" + str(p).replace("~", "~0").replace("/", "~1") for p in path)
 
 
+def _line(mark: Any) -> int:
+    """The 1-based line of a YAML mark (0 when the parser gave none)."""
+    return mark.line + 1 if mark is not None else 0
+
+
 @dataclass
 class LineMap:
     """1-based lines of every value (and of every mapping key) by path."""
@@ -68,7 +73,7 @@ class _Loader(yaml.SafeLoader):
             self._aliases += 1
             if parent is not None and index is not None:
                 slot = index if isinstance(index, int) else id(index)
-                self.alias_lines[(id(parent), slot)] = event.start_mark.line + 1
+                self.alias_lines[(id(parent), slot)] = _line(event.start_mark)
             if self._aliases > MAX_ALIASES:
                 raise _Refused(
                     "too-many-aliases",

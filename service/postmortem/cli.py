@@ -12,6 +12,7 @@ from flask.cli import with_appcontext
 from service.errors import NotFound
 from service.extensions import db
 from service.postmortem.export import export_json, export_markdown
+from service.web import pages
 
 FORMATS = ["json", "markdown", "html", "svg"]
 
@@ -23,7 +24,6 @@ FORMATS = ["json", "markdown", "html", "svg"]
 @with_appcontext
 def export_command(number: int, fmt: str, out: str | None) -> None:
     """Export incident NUMBER: JSON, Markdown draft (with its chart), HTML page or SVG chart."""
-    from service.web import pages
 
     try:
         if fmt == "json":

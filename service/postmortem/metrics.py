@@ -33,6 +33,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from service.db import utcnow
+from service.detection.models import Signal
+from service.incidents import service as incidents
+from service.playbooks.models import PlaybookRun, StepRun
+from service.timeline import service as timeline
 from service.timeline.models import EventKind
 
 #: metric keys in the order reports show them
@@ -165,10 +169,6 @@ def compute(
 
 def incident_metrics(session: Session, *, incident_id: int) -> dict[str, Any]:
     """The headline metrics of one incident, read from the database."""
-    from service.detection.models import Signal
-    from service.incidents import service as incidents
-    from service.playbooks.models import PlaybookRun, StepRun
-    from service.timeline import service as timeline
 
     incident = incidents.get(session, number=incident_id)
     first_signal = session.scalar(

@@ -13,6 +13,8 @@ from service.extensions import db
 from service.fields import Timestamp
 from service.postmortem.export import export_json, export_markdown
 from service.postmortem.report import incident_report
+from service.web.pages import export as page_export
+from service.web.pages import zone
 
 blp = Blueprint("postmortem", __name__, url_prefix="/api/v1", description="Post-mortems")
 
@@ -48,14 +50,11 @@ def export(args: dict[str, Any], number: int) -> Response:
         text = export_markdown(db.session, incident_id=number)
         return Response(text, mimetype=MARKDOWN, headers={"Content-Disposition": _name(number)})
     if args["format"] in ("html", "svg"):
-        from service.web.pages import export as page_export
-        from service.web.pages import zone
-
         fmt = args["format"]
         body, mimetype = page_export(db.session, number=number, fmt=fmt, zone=zone(""))
         return Response(body, mimetype=mimetype)
-    body = export_json(db.session, incident_id=number)
-    return Response(json.dumps(body), mimetype="application/json")
+    document = export_json(db.session, incident_id=number)
+    return Response(json.dumps(document), mimetype="application/json")
 
 
 def _name(number: int) -> str:

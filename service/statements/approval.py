@@ -15,6 +15,9 @@ from service.bus import publish
 from service.errors import Conflict, Forbidden, Invalid
 from service.incidents.models import Incident, IncidentRole
 from service.jobs import after_commit
+from service.paging.service import new_page
+from service.paging.targets import resolve
+from service.playbooks.runs import statement_policy
 from service.statements.hooks import StatementApproved
 from service.statements.models import (
     Approval,
@@ -42,10 +45,6 @@ EARLY = timedelta(seconds=2)
 
 def policy_for(session: Session, *, incident_id: int) -> dict[str, Any]:
     """The approval rule from the attached playbook's statements section, else the default."""
-    try:
-        from service.playbooks.runs import statement_policy
-    except ImportError:
-        return dict(DEFAULT_POLICY)
     found = statement_policy(session, incident_id=incident_id) or {}
     return {
         "approvals": list(dict.fromkeys(found.get("approvals") or DEFAULT_POLICY["approvals"])),
@@ -85,7 +84,6 @@ def approvers(session: Session, *, incident: Incident, role: str, now: datetime)
         assigned = incident.assignee(IncidentRole(role))
         if assigned is not None and assigned.active:
             return [assigned]
-    from service.paging.targets import resolve
 
     return resolve(session, [{"role": role}], at=now)
 
@@ -93,7 +91,6 @@ def approvers(session: Session, *, incident: Incident, role: str, now: datetime)
 def _notify(
     session: Session, *, incident: Incident, users: list[User], body: str, now: datetime
 ) -> dict[str, list]:
-    from service.paging.service import new_page
 
     sent, skipped = [], []
     for user in users:
@@ -186,24 +183,18 @@ def _page_approvers(
     return _notify(session, incident=incident, users=users, body=body, now=now)
 
 
-def decide(
-    session: Session,
-    *,
-    incident: Incident,
+def _deciding_role(
+    approval: Approval,
     statement: Statement,
     version: StatementVersion,
-    decision: Decision,
-    sha256: str,
-    comment: str,
-    checklist: list[str],
+    *,
     user: User,
-    now: datetime,
-) -> Approval:
-    """One required role approves or rejects this exact text (row-locked: one decision wins)."""
+    sha256: str,
+    approve: bool,
+    checklist: list[str],
+) -> str:
+    """The role `user` decides this version for, or why they may not (nothing changes then)."""
     label = _label(statement, version)
-    approval = lock(session, version=version)
-    if approval is None:
-        raise Conflict(f"{label} has not been submitted for approval")
     held = {r.value for r in user.role_set} & set(approval.required_roles)
     if not held:
         needed = ", ".join(approval.required_roles)
@@ -225,9 +216,38 @@ def decide(
     open_roles = [r for r in approval.missing_roles if r in held]
     if not open_roles:
         raise Conflict(f"{label} was already approved by {', '.join(sorted(held))}")
-    if decision is Decision.APPROVE:
+    if approve:
         _check_list(approval, checklist)
-    role = open_roles[0]
+    return open_roles[0]
+
+
+def decide(
+    session: Session,
+    *,
+    incident: Incident,
+    statement: Statement,
+    version: StatementVersion,
+    decision: Decision,
+    sha256: str,
+    comment: str,
+    checklist: list[str],
+    user: User,
+    now: datetime,
+) -> Approval:
+    """One required role approves or rejects this exact text (row-locked: one decision wins)."""
+    label = _label(statement, version)
+    approval = lock(session, version=version)
+    if approval is None:
+        raise Conflict(f"{label} has not been submitted for approval")
+    role = _deciding_role(
+        approval,
+        statement,
+        version,
+        user=user,
+        sha256=sha256,
+        approve=decision is Decision.APPROVE,
+        checklist=checklist,
+    )
     session.add(
         ApprovalDecision(
             approval=approval,
@@ -350,8 +370,6 @@ def escalate(session: Session, *, approval_id: int, now: datetime) -> bool:
     if wolf is not None and wolf.active:
         users = [wolf]
     else:
-        from service.paging.targets import resolve
-
         users = resolve(session, [{"role": Role.ADMIN.value}], at=now)
     body = (
         f"Firebreak #{incident.id}: statement {statement.id} v{approval.version.number} "

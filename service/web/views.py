@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+from collections.abc import Sequence
 from datetime import UTC, datetime, time
 from typing import Any
 from urllib.parse import urlsplit
@@ -18,6 +19,7 @@ from flask import (
     url_for,
 )
 from sqlalchemy import func, select
+from werkzeug.wrappers import Response as BaseResponse
 
 from service import config
 from service.db import utcnow
@@ -91,7 +93,7 @@ def _same_origin(origin: str | None) -> bool:
     return urlsplit(origin).netloc in ours
 
 
-def _signed_in() -> WebSession | Response:
+def _signed_in() -> WebSession | BaseResponse:
     row = sessions.current(db.session, cookie=request.cookies.get(SESSION_COOKIE), now=utcnow())
     if row is None:
         db.session.rollback()
@@ -174,9 +176,8 @@ def sign_out() -> Any:
     return resp
 
 
-def _filters() -> tuple[dict[str, Any], dict[str, str]]:
-    """The list's filters from the query string; returns (values, {field: problem})."""
-    args, errors, out = request.args, {}, {}
+def _choice_and_date_filters(args: Any, out: dict[str, Any], errors: dict[str, str]) -> None:
+    """Status and severity (one of their values), and the opened-from/to dates."""
     for field, enum in (("status", Status), ("severity", Severity)):
         raw = args.get(field, "")
         if raw and raw not in {e.value for e in enum}:
@@ -191,12 +192,17 @@ def _filters() -> tuple[dict[str, Any], dict[str, str]]:
                 out[key] = datetime.combine(day, at, tzinfo=UTC)
             except ValueError:
                 errors[field] = "use a date like 2026-11-23"
-    if (
-        "opened_after" in out
-        and "opened_before" in out
-        and out["opened_before"] < out["opened_after"]
-    ):
-        errors["to"] = "'to' is before 'from'"
+    if out.get("opened_before") and out.get("opened_after"):
+        if out["opened_before"] < out["opened_after"]:
+            errors["to"] = "'to' is before 'from'"
+
+
+def _filters() -> tuple[dict[str, Any], dict[str, str]]:
+    """The list's filters from the query string; returns (values, {field: problem})."""
+    args = request.args
+    errors: dict[str, str] = {}
+    out: dict[str, Any] = {}
+    _choice_and_date_filters(args, out, errors)
     monitor = args.get("monitor", "")
     if monitor:
         found = db.session.scalar(select(Monitor).where(Monitor.key == monitor[:64]))
@@ -208,9 +214,10 @@ def _filters() -> tuple[dict[str, Any], dict[str, str]]:
     if len(q) > MAX_QUERY:
         errors["q"] = f"at most {MAX_QUERY} characters"
     page = args.get("page", "1")
-    if not page.isdigit() or not 1 <= int(page) <= 100_000:
+    number = int(page) if page.isascii() and page.isdigit() else 0
+    if not 1 <= number <= 100_000:
         errors["page"] = "a page number from 1"
-    return {**out, "q": q.strip(), "page": int(page) if page.isdigit() else 1}, errors
+    return {**out, "q": q.strip(), "page": number or 1}, errors
 
 
 @blp.route("/", methods=["GET"])
@@ -218,10 +225,12 @@ def _filters() -> tuple[dict[str, Any], dict[str, str]]:
 def incident_list() -> Any:
     """Incidents, newest first, with filters."""
     row = _signed_in()
-    if isinstance(row, Response):
+    if isinstance(row, BaseResponse):
         return row
     values, errors = _filters()
-    rows, total, page = [], 0, values["page"]
+    rows: Sequence[Any] = []
+    total = 0
+    page = values["page"]
     if not errors:
         query = incidents.search(
             monitor_id=values.get("monitor_id"),
@@ -233,7 +242,7 @@ def incident_list() -> Any:
         if values["q"]:
             query = query.where(Incident.title.ilike(f"%{_like(values['q'])}%", escape="\\"))
         count = select(func.count()).select_from(query.order_by(None).subquery())
-        total = db.session.scalar(count)
+        total = db.session.scalar(count) or 0
         rows = db.session.scalars(query.limit(PER_PAGE).offset((page - 1) * PER_PAGE)).all()
     zone = _timezone()
     monitors = db.session.scalars(select(Monitor).order_by(Monitor.key)).all()
@@ -262,7 +271,7 @@ def _like(text: str) -> str:
 def incident_page(number: int) -> Any:
     """One incident: headline metrics, chart, timeline, evidence, statements, chain."""
     row = _signed_in()
-    if isinstance(row, Response):
+    if isinstance(row, BaseResponse):
         return row
     zone = _timezone()
     try:
@@ -276,7 +285,7 @@ def incident_page(number: int) -> Any:
 def incident_export(number: int, fmt: str) -> Any:
     """Download an export of the incident (json, md, html, svg) from the page."""
     row = _signed_in()
-    if isinstance(row, Response):
+    if isinstance(row, BaseResponse):
         return row
     if fmt not in pages.EXPORTS:
         return _error(404, "No such export", f"Exports are {', '.join(pages.EXPORTS)}.")

@@ -88,21 +88,19 @@ def test_the_rule_is_snapshotted_at_submission(client, crew, monkeypatch):
 
 
 def test_the_rule_comes_from_the_playbook_or_the_default(app, monkeypatch):
-    import service.playbooks.runs as runs
-
     monkeypatch.undo()  # the real policy_for, not the suite's default rule
     rule = {"approvals": ["legal", "comms", "legal"], "approval_due_seconds": 60, "checklist": []}
-    monkeypatch.setattr(runs, "statement_policy", lambda _s, *, incident_id: rule)
+    monkeypatch.setattr(approvals, "statement_policy", lambda _s, *, incident_id: rule)
     with app.app_context():
         assert approvals.policy_for(db.session, incident_id=1) == {
             "approvals": ["legal", "comms"],
             "approval_due_seconds": 60,
             "checklist": [],
         }
-        monkeypatch.setattr(runs, "statement_policy", lambda _s, *, incident_id: None)
+        monkeypatch.setattr(approvals, "statement_policy", lambda _s, *, incident_id: None)
         assert approvals.policy_for(db.session, incident_id=1) == approvals.DEFAULT_POLICY
         empty = {"approvals": [], "approval_due_seconds": None, "checklist": []}
-        monkeypatch.setattr(runs, "statement_policy", lambda _s, *, incident_id: empty)
+        monkeypatch.setattr(approvals, "statement_policy", lambda _s, *, incident_id: empty)
         assert approvals.policy_for(db.session, incident_id=1) == approvals.DEFAULT_POLICY
 
 
