@@ -3,11 +3,7 @@
 from __future__ import annotations
 
 import os
-import signal
-import socket
-import subprocess
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
@@ -16,17 +12,12 @@ import requests
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from scripts.stack import Stack as Launcher  # noqa: E402
+
 BENCH_DB = os.environ.get(
     "FIREBREAK_BENCH_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/firebreak_bench"
 )
 BENCH_REDIS = os.environ.get("FIREBREAK_BENCH_REDIS_URL", "redis://127.0.0.1:6379/14")
-
-
-def free_port() -> int:
-    """A free TCP port on loopback."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -35,9 +26,8 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, max(0, round(q * (len(ordered) - 1))))]
 
 
-def fresh_database() -> None:
-    """Drop and re-create the benchmark schema, migrated, and flush the Redis db."""
-    import redis
+def empty_database() -> None:
+    """Create the benchmark database if it is missing, and give it an empty public schema."""
     from sqlalchemy import create_engine, text
     from sqlalchemy.engine import make_url
 
@@ -55,11 +45,11 @@ def fresh_database() -> None:
         conn.execute(text("drop schema public cascade"))
         conn.execute(text("create schema public"))
     engine.dispose()
-    redis.Redis.from_url(BENCH_REDIS).flushdb()
 
 
-class Stack:
-    """gunicorn and RQ worker processes against the benchmark database and Redis."""
+class Stack(Launcher):
+    """The whole stack (scripts/stack.py) on a fresh benchmark database and Redis db, with an
+    admin, an ingest and a reviewer token, and every gunicorn worker process warmed up."""
 
     def __init__(
         self,
@@ -69,101 +59,34 @@ class Stack:
         workers: int = 1,
         extra_env: dict[str, str] | None = None,
     ) -> None:
-        self.port = free_port()
-        self.base = f"http://127.0.0.1:{self.port}"
-        self.env = {
-            **os.environ,
+        settings = {
             "FIREBREAK_DATABASE_URL": BENCH_DB,
             "FIREBREAK_REDIS_URL": BENCH_REDIS,
-            "FIREBREAK_PUBLIC_URL": self.base,
             "FIREBREAK_SECRET_KEY": "bench",
             "FIREBREAK_LOG_LEVEL": "warning",
             "WEB_CONCURRENCY": str(web_workers),
             "GUNICORN_THREADS": str(threads),
             **(extra_env or {}),
         }
-        self.workers = workers
-        self.procs: list[subprocess.Popen] = []
+        super().__init__(
+            settings,
+            log=ROOT / "benchmarks" / "out" / "stack.log",
+            commands=[["worker"]] * workers,
+            stop_timeout=15,
+        )
         self.tokens: dict[str, str] = {}
 
-    def cli(self, *args: str) -> str:
-        """Run the firebreak CLI against the benchmark stack."""
-        out = subprocess.run(
-            [str(ROOT / ".venv/bin/firebreak"), *args],
-            env=self.env,
-            cwd=ROOT,
-            capture_output=True,
-            text=True,
-            check=True,
-        )
-        return out.stdout
-
-    def __enter__(self) -> Stack:
-        fresh_database()
-        self.cli("db", "upgrade")
+    def start(self) -> None:
+        """A fresh, migrated database with the benchmark users; the processes, ready and warm."""
+        empty_database()
+        self.prepare()
         for role in ("admin", "ingest", "reviewer"):
-            out = self.cli(
-                "users",
-                "create",
-                "--name",
-                f"bench {role}",
-                "--roles",
-                role,
-                "--token-name",
-                "bench",
-            )
-            self.tokens[role] = out.strip().splitlines()[-1].split(": ")[-1]
-        (ROOT / "benchmarks" / "out").mkdir(exist_ok=True)
-        log = open(ROOT / "benchmarks" / "out" / "stack.log", "a")  # noqa: SIM115
-        self.procs.append(
-            subprocess.Popen(
-                [
-                    str(ROOT / ".venv/bin/gunicorn"),
-                    "-c",
-                    "gunicorn.conf.py",
-                    "wsgi:app",
-                    "--bind",
-                    f"127.0.0.1:{self.port}",
-                ],
-                env=self.env,
-                cwd=ROOT,
-                stdout=log,
-                stderr=log,
-            )
-        )
-        for _ in range(self.workers):
-            self.procs.append(
-                subprocess.Popen(
-                    [str(ROOT / ".venv/bin/firebreak"), "worker"],
-                    env=self.env,
-                    cwd=ROOT,
-                    stdout=log,
-                    stderr=log,
-                )
-            )
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            try:
-                if requests.get(f"{self.base}/readyz", timeout=5).status_code == 200:
-                    break
-            except requests.RequestException:
-                pass
-            time.sleep(0.2)
-        else:
-            raise RuntimeError("stack did not become ready")
+            user = self.create_user(f"bench {role}", role, token_name="bench")
+            self.tokens[role] = user.token or ""
+        super().start()
         # warm every gunicorn worker process (imports, VADER lexicon)
         for _ in range(8):
             requests.get(f"{self.base}/api/v1/monitors", headers=self.headers("admin"), timeout=10)
-        return self
-
-    def __exit__(self, *exc: Any) -> None:
-        for p in self.procs:
-            p.send_signal(signal.SIGTERM)
-        for p in self.procs:
-            try:
-                p.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                p.kill()
 
     def headers(self, role: str) -> dict[str, str]:
         """Authorization header for a role's token."""

@@ -4,9 +4,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import signal
-import socket
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -17,6 +14,8 @@ import requests
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from scripts.stack import Stack, exit_on_sigterm  # noqa: E402
+
 BOLD, DIM, RESET = "\033[1m", "\033[2m", "\033[0m"
 DEMO_TWILIO_TOKEN = "demo-twilio-auth-token"
 
@@ -26,33 +25,34 @@ def say(text: str) -> None:
     print(f"\n{BOLD}== {text}{RESET}", flush=True)
 
 
-def free_port() -> int:
-    """A free TCP port on loopback."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+def settings(workdir: Path, redis_url: str) -> dict[str, str]:
+    """The demo's settings: SQLite in the work directory, SMS to a file there."""
+    return {
+        "FIREBREAK_DATABASE_URL": f"sqlite:///{workdir / 'firebreak.db'}",
+        "FIREBREAK_REDIS_URL": redis_url,
+        "FIREBREAK_SECRET_KEY": "demo-only-secret",
+        "FIREBREAK_SMS_BACKEND": "console",
+        "FIREBREAK_CONSOLE_OUTBOX_PATH": str(workdir / "outbox.jsonl"),
+        # the demo plays Twilio for SMS replies, so it signs webhooks with this token
+        "FIREBREAK_TWILIO_AUTH_TOKEN": DEMO_TWILIO_TOKEN,
+        "FIREBREAK_LOG_LEVEL": "warning",
+    }
 
 
 class Demo:
-    """Starts the processes, seeds people, and talks to the API."""
+    """Seeds people and talks to the API of its stack (web, worker and reconciler)."""
 
     def __init__(self, workdir: Path, port: int, redis_url: str) -> None:
         self.workdir = workdir
-        self.base = f"http://127.0.0.1:{port}"
-        self.port = port
-        self.env = {
-            **os.environ,
-            "FIREBREAK_DATABASE_URL": f"sqlite:///{workdir / 'firebreak.db'}",
-            "FIREBREAK_REDIS_URL": redis_url,
-            "FIREBREAK_PUBLIC_URL": self.base,
-            "FIREBREAK_SECRET_KEY": "demo-only-secret",
-            "FIREBREAK_SMS_BACKEND": "console",
-            "FIREBREAK_CONSOLE_OUTBOX_PATH": str(workdir / "outbox.jsonl"),
-            # the demo plays Twilio for SMS replies, so it signs webhooks with this token
-            "FIREBREAK_TWILIO_AUTH_TOKEN": DEMO_TWILIO_TOKEN,
-            "FIREBREAK_LOG_LEVEL": "warning",
-        }
-        self.procs: list[subprocess.Popen] = []
+        self.stack = Stack(
+            settings(workdir, redis_url),
+            port=port,
+            log=workdir / "processes.log",
+            append_log=False,
+            # an RQ worker (with its scheduler), and the sweep that repairs lost timers
+            commands=(["worker"], ["reconcile", "--loop"]),
+        )
+        self.base = self.stack.base
         self.tokens: dict[str, str] = {}
         self.ids: dict[str, int] = {}
 
@@ -61,82 +61,12 @@ class Demo:
         self.workdir.mkdir(parents=True, exist_ok=True)
         for f in (*self.workdir.glob("firebreak.db*"), self.workdir / "outbox.jsonl"):
             f.unlink(missing_ok=True)
-        import redis
-
-        redis.Redis.from_url(self.env["FIREBREAK_REDIS_URL"]).flushdb()
-        self.cli("db", "upgrade")
-
-    def cli(self, *args: str) -> str:
-        """Run the firebreak CLI with the demo's settings."""
-        out = subprocess.run(
-            [str(ROOT / ".venv/bin/firebreak"), *args],
-            env=self.env,
-            cwd=ROOT,
-            capture_output=True,
-            text=True,
-            check=False,
-        )
-        if out.returncode:
-            raise SystemExit(f"firebreak {' '.join(args)} failed:\n{out.stdout}{out.stderr}")
-        return out.stdout
+        self.stack.prepare()
 
     def person(self, key: str, name: str, roles: str, phone: str | None = None) -> None:
         """Create a user with a token."""
-        args = ["users", "create", "--name", name, "--roles", roles, "--token-name", "demo"]
-        if phone:
-            args += ["--phone", phone, "--phone-verified"]
-        out = self.cli(*args)
-        self.ids[key] = int(out.split()[1].rstrip(":"))
-        self.tokens[key] = out.strip().splitlines()[-1].split(": ")[-1]
-
-    def start(self) -> None:
-        """Start gunicorn, an RQ worker (with its scheduler) and the reconciler."""
-        log = open(self.workdir / "processes.log", "w")  # noqa: SIM115
-        self.procs.append(
-            subprocess.Popen(
-                [
-                    str(ROOT / ".venv/bin/gunicorn"),
-                    "-c",
-                    "gunicorn.conf.py",
-                    "wsgi:app",
-                    "--bind",
-                    f"127.0.0.1:{self.port}",
-                ],
-                env=self.env,
-                cwd=ROOT,
-                stdout=log,
-                stderr=log,
-            )
-        )
-        for command in (["worker"], ["reconcile", "--loop"]):  # the sweep repairs lost timers
-            self.procs.append(
-                subprocess.Popen(
-                    [str(ROOT / ".venv/bin/firebreak"), *command],
-                    env=self.env,
-                    cwd=ROOT,
-                    stdout=log,
-                    stderr=log,
-                )
-            )
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            try:
-                if requests.get(f"{self.base}/readyz", timeout=5).status_code == 200:
-                    return
-            except requests.RequestException:
-                pass
-            time.sleep(0.2)
-        raise SystemExit(f"web did not become ready; see {self.workdir / 'processes.log'}")
-
-    def stop(self) -> None:
-        """Stop the processes gracefully."""
-        for p in self.procs:
-            p.send_signal(signal.SIGTERM)
-        for p in self.procs:
-            try:
-                p.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                p.kill()
+        user = self.stack.create_user(name, roles, token_name="demo", phone=phone)
+        self.ids[key], self.tokens[key] = user.id, user.token or ""
 
     def call(self, who: str, method: str, path: str, **kwargs: Any) -> Any:
         """An API call as one of the demo people; fails loudly on an error."""
@@ -180,8 +110,8 @@ def main() -> None:
     )
     args = parser.parse_args()
     # SIGTERM (kill, pkill) stops the demo like Ctrl-C: its web and worker processes go with it
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
-    demo = Demo(Path(args.workdir), args.port or free_port(), args.redis_url)
+    exit_on_sigterm()
+    demo = Demo(Path(args.workdir), args.port, args.redis_url)
 
     say("Preparing a fresh SQLite database and Redis db")
     demo.prepare()
@@ -197,13 +127,10 @@ def main() -> None:
         " Rita (reviewer)"
     )
     say(f"Starting web (gunicorn) and worker (RQ) at {demo.base}")
-    try:
-        demo.start()
+    with demo.stack:
         number = run_story(demo)
         if args.serve:
             serve(demo, number)
-    finally:
-        demo.stop()
     print(f"\n{DIM}Files: {demo.workdir}{RESET}")
 
 
@@ -280,7 +207,7 @@ def serve(demo: Demo, number: int) -> None:
     print(f"  open {demo.base}/ui/incidents/{number}")
     print(f"  sign in with Rita Reviewer's token: {demo.tokens['reviewer']}")
     try:
-        while all(p.poll() is None for p in demo.procs):
+        while all(p.poll() is None for p in demo.stack.procs):
             time.sleep(1)
     except KeyboardInterrupt:
         print()

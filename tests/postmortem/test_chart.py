@@ -119,3 +119,20 @@ def test_markers_and_baseline_from_an_export():
     now = datetime(2026, 11, 23, 11, 0, tzinfo=UTC)
     start, end = chart.window(doc, now=now)
     assert start == datetime(2026, 11, 23, 8, 58, tzinfo=UTC) and end == now
+
+
+def test_labels_titles_and_tooltips_with_markup_characters_are_escaped():
+    label = 'Tom & Jerry <script>alert("x")</script>'
+    markers = [
+        Marker(T0 + timedelta(minutes=3), "signal", label),
+        Marker(T0 + timedelta(minutes=5), "page", label),
+    ]
+    svg = chart.render(series(10), markers=markers, title="<Acme> & co")
+    strip = chart.response_strip(markers, title="a < b & c")
+    for doc in (svg, strip):
+        assert "<script>" not in doc and "Tom &amp; Jerry &lt;script&gt;" in doc
+        parse(doc)  # still well-formed XML
+    assert "&lt;Acme&gt; &amp; co" in svg and "a &lt; b &amp; c" in strip
+    titles = [t.text for t in parse(svg).iter(f"{SVG}title")]
+    assert label in titles and "<Acme> & co" in titles  # the reader gets the text back
+    assert label in parse(strip).find(f"{SVG}g/{SVG}title").text
