@@ -285,7 +285,7 @@ def chart_view(
         return ChartView(title=title, desc=desc)
     bars, factor = _downsample(points)
     t1 = bars[-1].start + timedelta(seconds=bars[-1].seconds)
-    top_value = max(b.count for b in bars)
+    top_value: float = max(b.count for b in bars)
     if baseline is not None:
         top_value = max(top_value, baseline.high * factor)
     scale = _Scale(bars[0].start, t1, _nice_max(top_value))
