@@ -35,6 +35,16 @@ def count_mentions(*, accepted: int, duplicate: int, rejected: int) -> None:
     pipe.execute()
 
 
+def _command(data: Any) -> str:
+    """The command of a stored SMS reply event ("unknown" if its payload does not decode)."""
+    from service.timeline.events import EventDataError, SmsReplied
+
+    try:
+        return SmsReplied.from_data(data).command
+    except EventDataError:
+        return "unknown"
+
+
 def _grouped(session: Session, *columns: Any) -> list[tuple[Any, ...]]:
     """Row counts grouped by `columns` (the first column's table)."""
     return list(session.execute(select(*columns, func.count()).group_by(*columns)).all())
@@ -48,7 +58,8 @@ class FirebreakCollector:
         from service.detection.models import Signal
         from service.incidents.models import Incident
         from service.paging.models import Escalation, Page
-        from service.timeline.models import EventKind, TimelineEvent
+        from service.timeline.events import SmsReplied
+        from service.timeline.models import TimelineEvent
 
         session = db.session
         mentions = CounterMetricFamily(
@@ -104,9 +115,9 @@ class FirebreakCollector:
             "firebreak_sms_replies", "SMS reply commands received", labels=["command"]
         )
         commands = Counter(
-            (data or {}).get("command", "unknown")
+            _command(data)
             for data in session.scalars(
-                select(TimelineEvent.data).where(TimelineEvent.kind == EventKind.SMS_REPLY.value)
+                select(TimelineEvent.data).where(TimelineEvent.kind == SmsReplied.kind.value)
             )
         )
         for command, n in sorted(commands.items()):

@@ -20,8 +20,8 @@ from service.paging import service as paging
 from service.paging.models import FINAL, PROVIDER_ORDER, Page, PageStatus
 from service.paging.sms import PermanentSendError, SmsSender, TransientSendError, build_sender
 from service.queues import QueueName
+from service.timeline import events
 from service.timeline import service as timeline
-from service.timeline.models import EventKind
 
 log = logging.getLogger(__name__)
 PROVIDER = timeline.Actor.system("sms")
@@ -167,15 +167,14 @@ def send_claimed(*, key: str) -> str:
             timeline.append(
                 session,
                 incident_id=page.incident_id,
-                kind=EventKind.PAGE_SENT,
                 actor=PROVIDER,
-                data={
-                    "page_id": page.id,
-                    "to": page.user.name,
-                    "provider_id": result.provider_id,
-                    "segments": result.segments,
-                    "bundled_with": [p.id for p in pages if p.id != page.id],
-                },
+                event=events.PageSent(
+                    page_id=page.id,
+                    to=page.user.name,
+                    provider_id=result.provider_id,
+                    segments=result.segments,
+                    bundled_with=tuple(p.id for p in pages if p.id != page.id),
+                ),
             )
     return f"sent {result.provider_id}"
 
@@ -224,14 +223,13 @@ def call(*, page_id: int, now: datetime) -> str:
         timeline.append(
             session,
             incident_id=page.incident_id,
-            kind=EventKind.PAGE_SENT,
             actor=PROVIDER,
-            data={
-                "page_id": page.id,
-                "to": page.user.name,
-                "channel": "voice",
-                "provider_id": result.provider_id,
-            },
+            event=events.PageSent(
+                page_id=page.id,
+                to=page.user.name,
+                channel="voice",
+                provider_id=result.provider_id,
+            ),
         )
     return "called"
 
@@ -251,16 +249,15 @@ def _finish(
     timeline.append(
         session,
         incident_id=page.incident_id,
-        kind=EventKind.PAGE_FAILED,
         actor=PROVIDER,
-        data={
-            "page_id": page.id,
-            "to": page.user.name,
-            "status": status.value,
-            "error": page.error,
-            "error_code": code,
-            "channel": page.channel,
-        },
+        event=events.PageFailed(
+            page_id=page.id,
+            to=page.user.name,
+            status=status.value,
+            error=page.error,
+            error_code=code,
+            channel=page.channel,
+        ),
     )
     if page.kind != "page" or page.incident_id is None:
         return
@@ -319,14 +316,10 @@ def apply_status(session: Session, *, provider_id: str, status: str, error_code:
             timeline.append(
                 session,
                 incident_id=page.incident_id,
-                kind=EventKind.PAGE_STATUS,
                 actor=PROVIDER,
-                data={
-                    "page_id": page.id,
-                    "from": current.value,
-                    "to": new.value,
-                    "error_code": error_code,
-                },
+                event=events.PageStatusChanged(
+                    page_id=page.id, from_=current.value, to=new.value, error_code=error_code
+                ),
             )
         if new in (PageStatus.FAILED, PageStatus.UNDELIVERED):
             code = int(error_code) if str(error_code or "").isdigit() else None

@@ -17,8 +17,8 @@ from service.incidents.models import OPEN_STATUSES, Incident
 from service.paging import messages
 from service.paging import service as paging
 from service.paging.models import Page
+from service.timeline import events
 from service.timeline import service as timeline
-from service.timeline.models import EventKind
 from service.timeline.service import Actor
 
 STOP_WORDS = {"STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT"}
@@ -170,7 +170,6 @@ def _record(session: Session, incident: Incident, actor: Actor, body: str, cmd: 
     timeline.append(
         session,
         incident_id=incident.id,
-        kind=EventKind.SMS_REPLY,
         actor=actor,
-        data={"body": body[:300], "command": cmd.action},
+        event=events.SmsReplied(body=body[:300], command=cmd.action),
     )

@@ -25,8 +25,8 @@ from service.incidents.models import OPEN_STATUSES, Incident, IncidentRole
 from service.jobs import Deferred, after_commit, enqueue_now
 from service.playbooks.models import ACTIVE, PlaybookRun, StepRun
 from service.queues import QueueName
+from service.timeline import events
 from service.timeline import service as timeline
-from service.timeline.models import EventKind
 from service.timeline.service import Actor
 
 ENGINE = Actor.system("playbooks")
@@ -251,16 +251,15 @@ def _event(session: Session, step: StepRun, to: str, sent: list[User], now: date
     timeline.append(
         session,
         incident_id=step.incident_id,
-        kind=EventKind.STEP_REMINDER,
         actor=ENGINE,
-        data={
-            "run_id": step.run_id,
-            "step": step.step_id,
-            "position": step.position,
-            "to": to,
-            "due_at": _stamp(step.due_at),
-            "users": [{"user_id": u.id, "user": u.name} for u in sent],
-        },
+        event=events.StepReminded(
+            run_id=step.run_id,
+            step=step.step_id,
+            position=step.position,
+            to=to,
+            due_at=_stamp(step.due_at),
+            users=tuple(events.UserRef(user_id=u.id, user=u.name) for u in sent),
+        ),
     )
 
 

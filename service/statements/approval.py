@@ -26,8 +26,8 @@ from service.statements.models import (
     StatementVersion,
 )
 from service.statements.service import statement_link
+from service.timeline import events
 from service.timeline import service as timeline
-from service.timeline.models import EventKind
 from service.timeline.service import Actor
 
 DEFAULT_POLICY: dict[str, Any] = {
@@ -101,9 +101,9 @@ def _notify(
     for user in users:
         if user.pageable:
             new_page(session, incident=incident, user=user, kind="notify", body=body, now=now)
-            sent.append({"user": user.name, "user_id": user.id})
+            sent.append(events.Recipient(user=user.name, user_id=user.id))
         else:
-            skipped.append({"user": user.name, "user_id": user.id})
+            skipped.append(events.Recipient(user=user.name, user_id=user.id))
     return {"notified": sent, "skipped": skipped}
 
 
@@ -144,16 +144,15 @@ def submit(
     timeline.append(
         session,
         incident_id=incident.id,
-        kind=EventKind.STATEMENT_SUBMITTED,
         actor=Actor.of(user),
-        data={
-            "statement_id": statement.id,
-            "version": version.number,
-            "sha256": version.sha256,
-            "required": approval.required_roles,
-            "due_at": timeline.format_time(approval.due_at),
+        event=events.StatementSubmitted(
+            statement_id=statement.id,
+            version=version.number,
+            sha256=version.sha256,
+            required=approval.required_roles,
+            due_at=timeline.format_time(approval.due_at),
             **notified,
-        },
+        ),
     )
     after_commit(
         session,
@@ -257,26 +256,21 @@ def decide(
     elif not approval.missing_roles:
         approval.status, approval.decided_at = ApprovalStatus.APPROVED.value, now
         complete = True
-    kind = (
-        EventKind.STATEMENT_APPROVED
-        if decision is Decision.APPROVE
-        else EventKind.STATEMENT_REJECTED
-    )
+    decided = events.StatementApproved if decision is Decision.APPROVE else events.StatementRejected
     timeline.append(
         session,
         incident_id=incident.id,
-        kind=kind,
         actor=Actor.of(user),
-        data={
-            "statement_id": statement.id,
-            "version": version.number,
-            "sha256": sha256,
-            "role": role,
-            "comment": comment,
-            "checklist": list(dict.fromkeys(checklist)),
-            "status": approval.status,
-            "waiting_for": approval.missing_roles if not complete else [],
-        },
+        event=decided(
+            statement_id=statement.id,
+            version=version.number,
+            sha256=sha256,
+            role=role,
+            comment=comment,
+            checklist=tuple(dict.fromkeys(checklist)),
+            status=approval.status,
+            waiting_for=approval.missing_roles if not complete else (),
+        ),
     )
     session.flush()
     if complete:
@@ -323,14 +317,13 @@ def remind(session: Session, *, approval_id: int, now: datetime) -> bool:
     timeline.append(
         session,
         incident_id=incident.id,
-        kind=EventKind.STATEMENT_REMINDER,
         actor=ENGINE,
-        data={
-            "statement_id": statement.id,
-            "version": approval.version.number,
-            "waiting_for": approval.missing_roles,
+        event=events.StatementReminded(
+            statement_id=statement.id,
+            version=approval.version.number,
+            waiting_for=approval.missing_roles,
             **notified,
-        },
+        ),
     )
     after_commit(
         session,
@@ -380,13 +373,12 @@ def escalate(session: Session, *, approval_id: int, now: datetime) -> bool:
     timeline.append(
         session,
         incident_id=incident.id,
-        kind=EventKind.STATEMENT_ESCALATED,
         actor=ENGINE,
-        data={
-            "statement_id": statement.id,
-            "version": approval.version.number,
-            "waiting_for": approval.missing_roles,
+        event=events.StatementEscalated(
+            statement_id=statement.id,
+            version=approval.version.number,
+            waiting_for=approval.missing_roles,
             **notified,
-        },
+        ),
     )
     return True

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import JSON, ForeignKey, Integer, String, UniqueConstraint, event
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from service.db import Base, UTCDateTime
+
+if TYPE_CHECKING:
+    from service.timeline.events import EventData
 
 
 class EventKind(StrEnum):
@@ -39,7 +42,6 @@ class EventKind(StrEnum):
     PLAYBOOK_ATTACHED = "playbook.attached"
     STEP_CHANGED = "step.changed"
     STEP_REMINDER = "step.reminder"
-    STATEMENT = "statement.event"
     STATEMENT_DRAFTED = "statement.drafted"
     STATEMENT_SUBMITTED = "statement.submitted"
     STATEMENT_APPROVED = "statement.approved"
@@ -65,6 +67,13 @@ class TimelineEvent(Base):
     data: Mapped[dict[str, Any]] = mapped_column(JSON)
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64))
+
+    @property
+    def event(self) -> EventData:
+        """The payload as its typed class (EventDataError if it does not match its kind)."""
+        from service.timeline.events import decode
+
+        return decode(self.kind, self.data)
 
 
 @event.listens_for(Session, "before_flush")

@@ -154,7 +154,7 @@ def _pages(doc: dict[str, Any]) -> list[dict[str, Any]]:
 
 def context(session: Session, *, number: int, zone: Zone) -> dict[str, Any]:
     """Everything the incident page shows."""
-    from service.postmortem.markdown import summary
+    from service.postmortem.markdown import resolution_note, summary
 
     now = utcnow()
     doc = export_json(session, incident_id=number)
@@ -167,7 +167,7 @@ def context(session: Session, *, number: int, zone: Zone) -> dict[str, Any]:
     return {
         "acknowledged_by": acks[0]["actor"] if acks else "",
         "resolved_by": resolutions[-1]["actor"] if resolutions else "",
-        "resolution_note": resolutions[-1]["data"].get("note", "") if resolutions else "",
+        "resolution_note": resolution_note(resolutions[-1]) if resolutions else "",
         "doc": doc,
         "inc": inc,
         "summary": summary(doc),
