@@ -2,8 +2,11 @@
 
 Writers construct an event (validated on construction) and `timeline.append` stores its
 `to_data()`, the same JSON object, key for key and in the same order, as the hand-built dicts
-it replaced. Readers `decode` a stored kind and payload back into the class; an unknown kind,
-a missing, unknown or ill-typed field is refused with EventDataError.
+it replaced. Readers `decode` a stored kind and payload back into its class; an unknown kind,
+or a missing, unknown or ill-typed field, is refused with EventDataError.
+
+Incident and detection events are declared here; paging, playbook and statement events in
+`events_paging`, `events_playbooks` and `events_statements`. Import them all from here.
 """
 
 from __future__ import annotations
@@ -12,28 +15,90 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
+from service.timeline.events_paging import (
+    Escalated,
+    EscalationExhausted,
+    EscalationStopped,
+    PageFailed,
+    PageQueued,
+    PageSent,
+    PageSkipped,
+    PageStatusChanged,
+    SmsReplied,
+)
+from service.timeline.events_playbooks import (
+    PlaybookAttached,
+    PlaybookRef,
+    StepChanged,
+    StepReminded,
+)
+from service.timeline.events_statements import (
+    Recipient,
+    StatementApproved,
+    StatementDecided,
+    StatementDrafted,
+    StatementEscalated,
+    StatementPublished,
+    StatementRejected,
+    StatementReminded,
+    StatementSubmitted,
+)
 from service.timeline.models import EventKind
-from service.timeline.payload import EventData, EventDataError, Record, optional, stored_as
+from service.timeline.payload import (
+    EventData,
+    EventDataError,
+    Record,
+    UserRef,
+    optional,
+    stored_as,
+)
 
-__all__ = ["EVENT_TYPES", "EventData", "EventDataError", "decode"]
+__all__ = [
+    "EVENT_TYPES",
+    "TRANSITIONS",
+    "Change",
+    "DetailsChanged",
+    "Escalated",
+    "EscalationExhausted",
+    "EscalationStopped",
+    "EventData",
+    "EventDataError",
+    "IncidentAcknowledged",
+    "IncidentClosed",
+    "IncidentDeclared",
+    "IncidentOpened",
+    "IncidentReopened",
+    "IncidentResolved",
+    "NoteAdded",
+    "PageFailed",
+    "PageQueued",
+    "PageSent",
+    "PageSkipped",
+    "PageStatusChanged",
+    "PlaybookAttached",
+    "PlaybookRef",
+    "Recipient",
+    "RoleAssigned",
+    "SeverityChanged",
+    "SignalDetected",
+    "SignalUpdated",
+    "SmsReplied",
+    "StatementApproved",
+    "StatementDecided",
+    "StatementDrafted",
+    "StatementEscalated",
+    "StatementPublished",
+    "StatementRejected",
+    "StatementReminded",
+    "StatementSubmitted",
+    "StepChanged",
+    "StepReminded",
+    "Transitioned",
+    "UserRef",
+    "decode",
+]
 
 # --- parts of payloads --------------------------------------------------------------------
-
-
-@dataclass(frozen=True, kw_only=True)
-class UserRef(Record):
-    """A person, as role assignments and step reminders name them."""
-
-    user_id: int
-    user: str
-
-
-@dataclass(frozen=True, kw_only=True)
-class Recipient(Record):
-    """A person a statement approval request was sent to (or skipped)."""
-
-    user: str
-    user_id: int
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -42,15 +107,6 @@ class Change(Record):
 
     from_: str = stored_as("from")
     to: str
-
-
-@dataclass(frozen=True, kw_only=True)
-class PlaybookRef(Record):
-    """The playbook run a new one replaces."""
-
-    run_id: int
-    playbook_id: str
-    version: int
 
 
 # --- incidents ----------------------------------------------------------------------------
@@ -190,256 +246,6 @@ class SignalUpdated(_Signal):
     """The spike of an open incident grew (or got worse)."""
 
     kind: ClassVar[EventKind] = EventKind.SIGNAL_UPDATED
-
-
-# --- paging -------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, kw_only=True)
-class PageQueued(EventData):
-    """A page or notice was recorded, to be sent after commit (level and round 1-based)."""
-
-    kind: ClassVar[EventKind] = EventKind.PAGE_QUEUED
-    page_id: int
-    to: str
-    user_id: int
-    page_kind: str = stored_as("kind")  # "page" or "notify"
-    channel: str
-    level: int | None
-    round: int | None
-
-
-def _not_bundled(event: PageSent) -> bool:
-    return event.bundled_with is None
-
-
-@dataclass(frozen=True, kw_only=True)
-class PageSent(EventData):
-    """The provider accepted a page: an SMS (segments, bundled_with) or a call (channel)."""
-
-    kind: ClassVar[EventKind] = EventKind.PAGE_SENT
-    page_id: int
-    to: str
-    channel: str | None = optional()  # "voice" for calls; SMS events leave it out
-    provider_id: str
-    segments: int | None = optional(omit=_not_bundled)  # SMS only, and then stored even if None
-    bundled_with: tuple[int, ...] | None = optional()  # SMS only
-
-
-@dataclass(frozen=True, kw_only=True)
-class PageStatusChanged(EventData):
-    """The provider reported a page's progress."""
-
-    kind: ClassVar[EventKind] = EventKind.PAGE_STATUS
-    page_id: int
-    from_: str = stored_as("from")
-    to: str
-    error_code: str | int | None
-
-
-@dataclass(frozen=True, kw_only=True)
-class PageFailed(EventData):
-    """A page failed, expired or went undelivered."""
-
-    kind: ClassVar[EventKind] = EventKind.PAGE_FAILED
-    page_id: int
-    to: str
-    status: str
-    error: str | None
-    error_code: int | None
-    channel: str
-
-
-@dataclass(frozen=True, kw_only=True)
-class PageSkipped(EventData):
-    """Someone an escalation level names could not be paged."""
-
-    kind: ClassVar[EventKind] = EventKind.PAGE_SKIPPED
-    user: str
-    user_id: int
-    reason: str
-
-
-@dataclass(frozen=True, kw_only=True)
-class Escalated(EventData):
-    """An escalation level was paged (level and round 1-based)."""
-
-    kind: ClassVar[EventKind] = EventKind.ESCALATED
-    level: int
-    round: int
-    paged: tuple[str, ...]
-    next_level_at: str
-
-
-@dataclass(frozen=True, kw_only=True)
-class EscalationStopped(EventData):
-    """Escalation stopped (acknowledged, resolved); its unsent pages were cancelled."""
-
-    kind: ClassVar[EventKind] = EventKind.ESCALATION_STOPPED
-    reason: str
-    level: int
-    cancelled_pages: tuple[int, ...]
-
-
-@dataclass(frozen=True, kw_only=True)
-class EscalationExhausted(EventData):
-    """Every level and round was paged and nobody acknowledged."""
-
-    kind: ClassVar[EventKind] = EventKind.ESCALATION_EXHAUSTED
-    rounds: int
-    reason: str
-
-
-@dataclass(frozen=True, kw_only=True)
-class SmsReplied(EventData):
-    """A known contact replied by SMS."""
-
-    kind: ClassVar[EventKind] = EventKind.SMS_REPLY
-    body: str
-    command: str
-
-
-# --- playbooks ----------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, kw_only=True)
-class PlaybookAttached(EventData):
-    """A playbook was frozen onto the incident (replacing the current run, if any)."""
-
-    kind: ClassVar[EventKind] = EventKind.PLAYBOOK_ATTACHED
-    run_id: int
-    playbook_id: str
-    version: int
-    title: str
-    sha256: str
-    reason: str
-    steps: int
-    replaces: PlaybookRef | None = optional()
-
-
-@dataclass(frozen=True, kw_only=True)
-class StepChanged(EventData):
-    """A playbook step changed state (by an action, a statement approval or the engine)."""
-
-    kind: ClassVar[EventKind] = EventKind.STEP_CHANGED
-    run_id: int
-    step: str
-    position: int
-    from_: str = stored_as("from")
-    to: str
-    action: str | None = optional()
-    statement_id: int | None = optional()
-    reason: str | None = optional()
-
-
-@dataclass(frozen=True, kw_only=True)
-class StepReminded(EventData):
-    """A step's owners were reminded, or the Wolf told, that it is overdue."""
-
-    kind: ClassVar[EventKind] = EventKind.STEP_REMINDER
-    run_id: int
-    step: str
-    position: int
-    to: str  # "owner" or "wolf"
-    due_at: str
-    users: tuple[UserRef, ...]
-
-
-# --- statements ---------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, kw_only=True)
-class StatementDrafted(EventData):
-    """A statement version was written."""
-
-    kind: ClassVar[EventKind] = EventKind.STATEMENT_DRAFTED
-    statement_id: int
-    purpose: str
-    channel: str
-    version: int
-    sha256: str
-
-
-@dataclass(frozen=True, kw_only=True)
-class StatementSubmitted(EventData):
-    """A version was submitted for approval; approvers were texted."""
-
-    kind: ClassVar[EventKind] = EventKind.STATEMENT_SUBMITTED
-    statement_id: int
-    version: int
-    sha256: str
-    required: tuple[str, ...]
-    due_at: str
-    notified: tuple[Recipient, ...]
-    skipped: tuple[Recipient, ...]
-
-
-@dataclass(frozen=True, kw_only=True)
-class StatementDecided(EventData):
-    """One role approved or rejected a version (the two subclasses)."""
-
-    statement_id: int
-    version: int
-    sha256: str
-    role: str
-    comment: str
-    checklist: tuple[str, ...]
-    status: str  # the approval's status after this decision
-    waiting_for: tuple[str, ...]
-
-    @property
-    def completes_approval(self) -> bool:
-        """Whether this decision completed the approval (one approver of two does not)."""
-        return self.status == "approved"
-
-
-@dataclass(frozen=True, kw_only=True)
-class StatementApproved(StatementDecided):
-    """A role approved a version."""
-
-    kind: ClassVar[EventKind] = EventKind.STATEMENT_APPROVED
-
-
-@dataclass(frozen=True, kw_only=True)
-class StatementRejected(StatementDecided):
-    """A role rejected a version."""
-
-    kind: ClassVar[EventKind] = EventKind.STATEMENT_REJECTED
-
-
-@dataclass(frozen=True, kw_only=True)
-class StatementPublished(EventData):
-    """An approved version went out."""
-
-    kind: ClassVar[EventKind] = EventKind.STATEMENT_PUBLISHED
-    statement_id: int
-    version: int
-    sha256: str
-    channel: str
-    url: str | None
-
-
-@dataclass(frozen=True, kw_only=True)
-class _StatementChase(EventData):
-    statement_id: int
-    version: int
-    waiting_for: tuple[str, ...]
-    notified: tuple[Recipient, ...]
-    skipped: tuple[Recipient, ...]
-
-
-@dataclass(frozen=True, kw_only=True)
-class StatementReminded(_StatementChase):
-    """Approvers were reminded of a pending approval."""
-
-    kind: ClassVar[EventKind] = EventKind.STATEMENT_REMINDER
-
-
-@dataclass(frozen=True, kw_only=True)
-class StatementEscalated(_StatementChase):
-    """A pending approval went past its reminder: escalated to more people."""
-
-    kind: ClassVar[EventKind] = EventKind.STATEMENT_ESCALATED
 
 
 # --- the registry -------------------------------------------------------------------------

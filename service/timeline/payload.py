@@ -228,3 +228,14 @@ def _plain(value: Any) -> Any:
     if isinstance(value, tuple):
         return [_plain(v) for v in value]
     return value
+
+
+# --- a part of payloads of several domains -----------------------------------------------
+
+
+@dataclass(frozen=True, kw_only=True)
+class UserRef(Record):
+    """A person, as role assignments and step reminders name them."""
+
+    user_id: int
+    user: str
