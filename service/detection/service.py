@@ -261,7 +261,7 @@ def signal_event(
         negative_baseline=round(signal.negative_baseline, 3),
         reach=signal.reach,
         severity=signal.severity,
-        evidence=signal.evidence,
+        evidence=tuple(signal.evidence),
     )
 
 

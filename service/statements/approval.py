@@ -94,7 +94,7 @@ def approvers(session: Session, *, incident: Incident, role: str, now: datetime)
 
 def _notify(
     session: Session, *, incident: Incident, users: list[User], body: str, now: datetime
-) -> dict[str, list]:
+) -> dict[str, tuple[events.Recipient, ...]]:
     from service.paging.service import new_page
 
     sent, skipped = [], []
@@ -104,7 +104,7 @@ def _notify(
             sent.append(events.Recipient(user=user.name, user_id=user.id))
         else:
             skipped.append(events.Recipient(user=user.name, user_id=user.id))
-    return {"notified": sent, "skipped": skipped}
+    return {"notified": tuple(sent), "skipped": tuple(skipped)}
 
 
 def submit(
@@ -149,7 +149,7 @@ def submit(
             statement_id=statement.id,
             version=version.number,
             sha256=version.sha256,
-            required=approval.required_roles,
+            required=tuple(approval.required_roles),
             due_at=timeline.format_time(approval.due_at),
             **notified,
         ),
@@ -175,7 +175,7 @@ def _page_approvers(
     approval: Approval,
     now: datetime,
     reminder: bool,
-) -> dict[str, list]:
+) -> dict[str, tuple[events.Recipient, ...]]:
     author_id = approval.version.author_id
     users: list[User] = []
     for role in approval.missing_roles:
@@ -269,7 +269,7 @@ def decide(
             comment=comment,
             checklist=tuple(dict.fromkeys(checklist)),
             status=approval.status,
-            waiting_for=approval.missing_roles if not complete else (),
+            waiting_for=tuple(approval.missing_roles) if not complete else (),
         ),
     )
     session.flush()
@@ -321,7 +321,7 @@ def remind(session: Session, *, approval_id: int, now: datetime) -> bool:
         event=events.StatementReminded(
             statement_id=statement.id,
             version=approval.version.number,
-            waiting_for=approval.missing_roles,
+            waiting_for=tuple(approval.missing_roles),
             **notified,
         ),
     )
@@ -377,7 +377,7 @@ def escalate(session: Session, *, approval_id: int, now: datetime) -> bool:
         event=events.StatementEscalated(
             statement_id=statement.id,
             version=approval.version.number,
-            waiting_for=approval.missing_roles,
+            waiting_for=tuple(approval.missing_roles),
             **notified,
         ),
     )

@@ -4,8 +4,8 @@ A payload class is a frozen, keyword-only dataclass. Its fields, in declaration 
 keys of the stored JSON object, in that order (a field may store under another key, e.g.
 `from_` as "from"). A field without a default is always stored (its value may be None if its
 type allows); a field defaulting to None is left out of the JSON while it is None (or when its
-`omit` rule says so). Values are checked against the annotations on construction; lists become
-tuples, nested objects become their record class.
+`omit` rule says so). Values are checked against the annotations on construction (lists become
+tuples); `from_data` reads a stored object back, nested objects into their record classes.
 """
 
 from __future__ import annotations
@@ -13,7 +13,6 @@ from __future__ import annotations
 import types
 from collections.abc import Callable, Mapping
 from dataclasses import MISSING, Field, dataclass, field, fields
-from functools import cache
 from typing import Any, ClassVar, Self, Union, get_args, get_origin, get_type_hints
 
 from service.timeline.models import EventKind
@@ -113,8 +112,18 @@ class EventData(Record):
         return f"{type(self).__name__} ({self.kind.value})"
 
 
-@cache
+_SLOTS: dict[type, tuple[_Slot, ...]] = {}
+
+
 def _slots(cls: type[Record]) -> tuple[_Slot, ...]:
+    """A record class's fields with their keys, types and omission rules (read once)."""
+    found = _SLOTS.get(cls)
+    if found is None:
+        found = _SLOTS[cls] = _declared(cls)
+    return found
+
+
+def _declared(cls: type[Record]) -> tuple[_Slot, ...]:
     hints = get_type_hints(cls)
     out = []
     for f in fields(cls):
