@@ -263,7 +263,7 @@ def _registry() -> dict[EventKind, type[EventData]]:
         if kind in found:
             raise TypeError(f"{kind} is declared twice: {found[kind].__name__}, {cls.__name__}")
         found[kind] = cls
-    return found
+    return {kind: found[kind] for kind in EventKind if kind in found}  # in declaration order
 
 
 #: the payload class of every kind
