@@ -25,9 +25,18 @@ from service.extensions import db, redis
 from service.incidents.models import Incident
 from service.paging.models import Escalation, Page
 from service.queues import ALL_QUEUES, queue
-from service.timeline.models import EventKind, TimelineEvent
+from service.timeline.events import EventDataError, SmsReplied
+from service.timeline.models import TimelineEvent
 
 blp = Blueprint("metrics", __name__)
+
+
+def _command(data: Any) -> str:
+    """The command of a stored SMS reply event ("unknown" if its payload does not decode)."""
+    try:
+        return SmsReplied.from_data(data).command
+    except EventDataError:
+        return "unknown"
 
 
 def _grouped(session: Session, *columns: Any) -> list[tuple[Any, ...]]:
@@ -95,9 +104,9 @@ class FirebreakCollector:
             "firebreak_sms_replies", "SMS reply commands received", labels=["command"]
         )
         commands = Counter(
-            (data or {}).get("command", "unknown")
+            _command(data)
             for data in session.scalars(
-                select(TimelineEvent.data).where(TimelineEvent.kind == EventKind.SMS_REPLY.value)
+                select(TimelineEvent.data).where(TimelineEvent.kind == SmsReplied.kind.value)
             )
         )
         for command, n in sorted(commands.items()):

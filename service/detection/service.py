@@ -24,8 +24,8 @@ from service.incidents import service as incidents
 from service.incidents.models import OPEN_STATUSES, Incident, Severity, Status
 from service.jobs import enqueue_now
 from service.monitors.models import Monitor
+from service.timeline import events
 from service.timeline import service as timeline
-from service.timeline.models import EventKind
 from service.timeline.service import Actor
 
 log = logging.getLogger(__name__)
@@ -254,24 +254,26 @@ def _signal(
     return signal
 
 
-def signal_data(signal: Signal) -> dict[str, Any]:
+def signal_event(
+    signal: Signal, event_type: type[events.SignalDetected | events.SignalUpdated]
+) -> events.SignalDetected | events.SignalUpdated:
     """What the timeline records of a signal."""
-    return {
-        "signal_id": signal.id,
-        "window": [
+    return event_type(
+        signal_id=signal.id,
+        window=(
             timeline.format_time(signal.window_start),
             timeline.format_time(signal.window_end),
-        ],
-        "observed": round(signal.observed, 2),
-        "expected": round(signal.expected, 2),
-        "ratio": round(signal.observed / signal.expected, 2) if signal.expected else None,
-        "z": round(signal.significance, 2),
-        "negative_share": round(signal.negative_share, 3),
-        "negative_baseline": round(signal.negative_baseline, 3),
-        "reach": signal.reach,
-        "severity": signal.severity,
-        "evidence": signal.evidence,
-    }
+        ),
+        observed=round(signal.observed, 2),
+        expected=round(signal.expected, 2),
+        ratio=round(signal.observed / signal.expected, 2) if signal.expected else None,
+        z=round(signal.significance, 2),
+        negative_share=round(signal.negative_share, 3),
+        negative_baseline=round(signal.negative_baseline, 3),
+        reach=signal.reach,
+        severity=signal.severity,
+        evidence=tuple(signal.evidence),
+    )
 
 
 def _open(
@@ -300,7 +302,7 @@ def _open(
         actor=DETECTOR,
         source="detector",
         monitor_id=monitor.id,
-        first_event=(EventKind.SIGNAL, signal_data(signal)),
+        first_event=signal_event(signal, events.SignalDetected),
         announce_now=False,
     )
     signal.incident_id = incident.id
@@ -340,9 +342,8 @@ def _update(
     timeline.append(
         session,
         incident_id=incident.id,
-        kind=EventKind.SIGNAL_UPDATED,
         actor=DETECTOR,
-        data=signal_data(signal),
+        event=signal_event(signal, events.SignalUpdated),
     )
     if worse and Status(incident.status) in OPEN_STATUSES:
         incidents.change_details(

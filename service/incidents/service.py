@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
@@ -21,6 +22,7 @@ from service.incidents.hooks import (
     IncidentResolved,
 )
 from service.incidents.models import Assignment, Incident, IncidentRole, Severity, Status
+from service.timeline import events
 from service.timeline import service as timeline
 from service.timeline.models import EventKind, TimelineEvent
 from service.timeline.service import Actor
@@ -78,7 +80,7 @@ def declare(
     source: str = "manual",
     wolf: User | None = None,
     monitor_id: int | None = None,
-    first_event: tuple[EventKind, dict] | None = None,
+    first_event: events.EventData | None = None,
     announce_now: bool = True,
 ) -> Incident:
     """Open an incident and write its first timeline events; the caller commits."""
@@ -95,20 +97,13 @@ def declare(
     session.add(incident)
     session.flush()
     if first_event is not None:  # e.g. the detector's signal, which came before the incident
-        timeline.append(
-            session,
-            incident_id=incident.id,
-            kind=first_event[0],
-            actor=actor,
-            data=first_event[1],
-        )
-    kind = EventKind.DECLARED if source == "manual" else EventKind.OPENED
+        timeline.append(session, incident_id=incident.id, actor=actor, event=first_event)
+    opening = events.IncidentDeclared if source == "manual" else events.IncidentOpened
     timeline.append(
         session,
         incident_id=incident.id,
-        kind=kind,
         actor=actor,
-        data={"title": incident.title, "severity": incident.severity, "source": source},
+        event=opening(title=incident.title, severity=incident.severity, source=source),
     )
     if wolf is not None:
         assign(session, incident=incident, role=IncidentRole.WOLF, user=wolf, actor=actor)
@@ -155,10 +150,10 @@ def transition(
     elif action == "reopen":
         incident.acknowledged_at = incident.acknowledged_by_id = None
         incident.resolved_at = None
-    data = {"from": current.value, "to": rule.target.value}
-    if note:
-        data["note"] = note
-    timeline.append(session, incident_id=incident.id, kind=rule.kind, actor=actor, data=data)
+    event = events.TRANSITIONS[rule.kind](
+        from_=current.value, to=rule.target.value, note=note or None
+    )
+    timeline.append(session, incident_id=incident.id, actor=actor, event=event)
     session.flush()
     publish(rule.event(session, incident))
     return incident
@@ -178,31 +173,21 @@ def change_details(
     if Status(incident.status) is Status.CLOSED:
         raise InvalidTransition(f"incident #{incident.id} is closed; reopen is not possible")
     if severity is not None and severity.value != incident.severity:
-        data = {"from": incident.severity, "to": severity.value}
-        if reason:
-            data["reason"] = reason
-        incident.severity = severity.value
-        timeline.append(
-            session,
-            incident_id=incident.id,
-            kind=EventKind.SEVERITY_CHANGED,
-            actor=actor,
-            data=data,
+        event = events.SeverityChanged(
+            from_=incident.severity, to=severity.value, reason=reason or None
         )
-    changed = {}
+        incident.severity = severity.value
+        timeline.append(session, incident_id=incident.id, actor=actor, event=event)
+    changed: dict[str, events.Change] = {}
     if title is not None and title.strip() != incident.title:
-        changed["title"] = {"from": incident.title, "to": title.strip()}
+        changed["title"] = events.Change(from_=incident.title, to=title.strip())
         incident.title = title.strip()
     if description is not None and description != incident.description:
-        changed["description"] = {"from": incident.description, "to": description}
+        changed["description"] = events.Change(from_=incident.description, to=description)
         incident.description = description
     if changed:
         timeline.append(
-            session,
-            incident_id=incident.id,
-            kind=EventKind.DETAILS_CHANGED,
-            actor=actor,
-            data=changed,
+            session, incident_id=incident.id, actor=actor, event=events.DetailsChanged(**changed)
         )
     session.flush()
     return incident
@@ -211,7 +196,7 @@ def change_details(
 def add_note(session: Session, *, incident: Incident, actor: Actor, text: str) -> TimelineEvent:
     """Add a note to the timeline."""
     return timeline.append(
-        session, incident_id=incident.id, kind=EventKind.NOTE, actor=actor, data={"text": text}
+        session, incident_id=incident.id, actor=actor, event=events.NoteAdded(text=text)
     )
 
 
@@ -226,12 +211,9 @@ def assign(
         session.add(current)
     else:
         current.user, current.user_id, current.assigned_at = user, user.id, utcnow()
-    data = {"role": role.value, "user_id": user.id, "user": user.name}
-    if previous is not None:
-        data["replaces"] = {"user_id": previous.id, "user": previous.name}
-    timeline.append(
-        session, incident_id=incident.id, kind=EventKind.ROLE_ASSIGNED, actor=actor, data=data
-    )
+    replaces = None if previous is None else events.UserRef(user_id=previous.id, user=previous.name)
+    event = events.RoleAssigned(role=role.value, user_id=user.id, user=user.name, replaces=replaces)
+    timeline.append(session, incident_id=incident.id, actor=actor, event=event)
     session.flush()
     return current
 
@@ -243,7 +225,7 @@ def search(
     severity: list[Severity] | None = None,
     opened_after: datetime | None = None,
     opened_before: datetime | None = None,
-) -> Select[tuple[Incident]]:
+) -> Select[Any]:
     """A query for incidents matching the filters, newest first."""
     query = select(Incident).order_by(Incident.id.desc())
     if monitor_id is not None:

@@ -28,8 +28,8 @@ from service.paging.sms import (
     TransientSendError,
     build_sender,
 )
+from service.timeline import events
 from service.timeline import service as timeline
-from service.timeline.models import EventKind
 
 log = logging.getLogger(__name__)
 PROVIDER = timeline.Actor.system("sms")
@@ -37,7 +37,7 @@ PROVIDER = timeline.Actor.system("sms")
 
 def sender() -> SmsSender:
     """The configured SMS/voice backend (cached per app)."""
-    app = current_app._get_current_object()
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
     cached = app.extensions.get("firebreak.sender")
     if cached is None:
         cached = app.extensions["firebreak.sender"] = build_sender(config.current())
@@ -62,7 +62,7 @@ def _claim(session: Session, pages: list[Page], key: str, now: datetime) -> list
                 send_key=key,
                 attempts=Page.attempts + 1,
             )
-        ).rowcount
+        ).rowcount  # type: ignore[attr-defined]
         if moved:
             claimed.append(page)
     session.flush()
@@ -154,6 +154,8 @@ def call(*, page_id: int, now: datetime) -> str:
         if not _claim(session, [page], key, now):
             return "claimed by another worker"
         incident = session.get(Incident, page.incident_id)
+        if incident is None:
+            return "no incident"
         gather = f"{config.current().public_url}/webhooks/twilio/voice?page={page.id}"
         twiml = messages.voice_twiml(
             incident=incident,
@@ -199,22 +201,22 @@ def _attempt(pages: list[Page], send: Callable[[], SendResult]) -> str:
             page.status = (PageStatus.QUEUED if voice else sent).value
             if page.incident_id is None:
                 continue
-            data: dict[str, Any] = {"page_id": page.id, "to": page.user.name}
             if voice:
-                data.update(channel="voice", provider_id=result.provider_id)
+                event = events.PageSent(
+                    page_id=page.id,
+                    to=page.user.name,
+                    channel="voice",
+                    provider_id=result.provider_id,
+                )
             else:
-                data.update(
+                event = events.PageSent(
+                    page_id=page.id,
+                    to=page.user.name,
                     provider_id=result.provider_id,
                     segments=result.segments,
-                    bundled_with=[i for i in ids if i != page.id],
+                    bundled_with=tuple(i for i in ids if i != page.id),
                 )
-            timeline.append(
-                session,
-                incident_id=page.incident_id,
-                kind=EventKind.PAGE_SENT,
-                actor=PROVIDER,
-                data=data,
-            )
+            timeline.append(session, incident_id=page.incident_id, actor=PROVIDER, event=event)
     return f"sent {result.provider_id}"
 
 
@@ -238,16 +240,15 @@ def _finish(
     timeline.append(
         session,
         incident_id=page.incident_id,
-        kind=EventKind.PAGE_FAILED,
         actor=PROVIDER,
-        data={
-            "page_id": page.id,
-            "to": page.user.name,
-            "status": status.value,
-            "error": page.error,
-            "error_code": code,
-            "channel": page.channel,
-        },
+        event=events.PageFailed(
+            page_id=page.id,
+            to=page.user.name,
+            status=status.value,
+            error=page.error,
+            error_code=code,
+            channel=page.channel,
+        ),
     )
     if page.kind != "page" or page.incident_id is None:
         return
@@ -275,6 +276,7 @@ def _finish(
 
 def apply_status(session: Session, *, provider_id: str, status: str, error_code: Any) -> int:
     """A provider status callback: move the pages forward (never back); 0 if none matched."""
+    new: PageStatus | None
     try:
         new = PageStatus(status)
     except ValueError:
@@ -306,14 +308,10 @@ def apply_status(session: Session, *, provider_id: str, status: str, error_code:
             timeline.append(
                 session,
                 incident_id=page.incident_id,
-                kind=EventKind.PAGE_STATUS,
                 actor=PROVIDER,
-                data={
-                    "page_id": page.id,
-                    "from": current.value,
-                    "to": new.value,
-                    "error_code": error_code,
-                },
+                event=events.PageStatusChanged(
+                    page_id=page.id, from_=current.value, to=new.value, error_code=error_code
+                ),
             )
         if new in (PageStatus.FAILED, PageStatus.UNDELIVERED):
             code = int(error_code) if str(error_code or "").isdigit() else None

@@ -50,7 +50,7 @@ def page_text(
     )
 
 
-def bundle_text(*, items: Sequence[tuple[Any, int]], link: str) -> str:
+def bundle_text(*, items: Sequence[tuple[Any, int | None]], link: str) -> str:
     """Several open incidents for one phone in one SMS (throttled destination)."""
     parts = [f"#{i.id} {i.severity.upper()} ({code}A)" for i, code in items]
     text = f"FIREBREAK {len(items)} incidents: " + ", ".join(parts) + f". {link} Reply 1A etc."

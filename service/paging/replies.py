@@ -18,8 +18,8 @@ from service.paging import messages
 from service.paging import service as paging
 from service.paging.models import Page
 from service.playbooks.runs import complete_step_by_sms
+from service.timeline import events
 from service.timeline import service as timeline
-from service.timeline.models import EventKind
 from service.timeline.service import Actor
 
 STOP_WORDS = {"STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT"}
@@ -133,7 +133,7 @@ def _act(session: Session, *, user: User, incident: Incident, cmd: Command, body
             incidents.transition(session, incident=incident, action=cmd.action, actor=actor)
         except InvalidTransition:
             if incident.acknowledged_by is not None and cmd.action == "acknowledge":
-                at = incident.acknowledged_at.strftime("%H:%M UTC")
+                at = f"{incident.acknowledged_at:%H:%M UTC}"
                 who = incident.acknowledged_by.name
                 return f"#{incident.id} was already acknowledged by {who} at {at}."
             return f"#{incident.id} is {incident.status}; nothing changed."
@@ -157,7 +157,7 @@ def _act(session: Session, *, user: User, incident: Incident, cmd: Command, body
         return f"Note added to #{incident.id}."
     if cmd.action == "done":
         try:
-            return complete_step_by_sms(session, incident=incident, user=user, step=cmd.text)
+            return complete_step_by_sms(session, incident=incident, user=user, step=cmd.text or "")
         except DomainError as exc:
             return f"#{incident.id}: {exc.detail}"
     return messages.HELP
@@ -167,7 +167,6 @@ def _record(session: Session, incident: Incident, actor: Actor, body: str, cmd: 
     timeline.append(
         session,
         incident_id=incident.id,
-        kind=EventKind.SMS_REPLY,
         actor=actor,
-        data={"body": body[:300], "command": cmd.action},
+        event=events.SmsReplied(body=body[:300], command=cmd.action),
     )

@@ -21,8 +21,8 @@ from service.jobs import after_commit
 from service.paging import messages, targets
 from service.paging.models import Escalation, EscalationPolicy, EscalationStatus, Page, PageStatus
 from service.paging.schedule import Deliver, Escalate, PlaceCall
+from service.timeline import events
 from service.timeline import service as timeline
-from service.timeline.models import EventKind
 from service.timeline.service import Actor
 
 log = logging.getLogger(__name__)
@@ -85,7 +85,7 @@ def reply_code(session: Session, *, user: User, incident_id: int) -> int:
         )
     ).all()
     for incident, code in rows:
-        if incident == incident_id:
+        if incident == incident_id and code is not None:
             return code
     held = {code for _incident, code in rows}
     code = 1
@@ -141,17 +141,16 @@ def new_page(
     timeline.append(
         session,
         incident_id=incident.id,
-        kind=EventKind.PAGE_QUEUED,
         actor=ENGINE,
-        data={
-            "page_id": page.id,
-            "to": user.name,
-            "user_id": user.id,
-            "kind": kind,
-            "channel": channel,
-            "level": None if page.level is None else page.level + 1,  # 1-based, as people count
-            "round": None if page.round is None else page.round + 1,
-        },
+        event=events.PageQueued(
+            page_id=page.id,
+            to=user.name,
+            user_id=user.id,
+            page_kind=kind,
+            channel=channel,
+            level=None if page.level is None else page.level + 1,  # 1-based, as people count
+            round=None if page.round is None else page.round + 1,
+        ),
     )
     after_commit(session, PlaceCall(page.id) if channel == "voice" else Deliver(user.id))
     return page
@@ -170,7 +169,7 @@ def _page_level(session: Session, *, esc: Escalation, incident: Incident, now: d
                 if user.active
                 else "inactive"
             )
-            skipped.append({"user": user.name, "user_id": user.id, "reason": reason})
+            skipped.append(events.PageSkipped(user=user.name, user_id=user.id, reason=reason))
             continue
         channel = "voice" if level.get("channel") == "voice" else "sms"
         paged.append(
@@ -185,22 +184,19 @@ def _page_level(session: Session, *, esc: Escalation, incident: Incident, now: d
             )
         )
     for item in skipped:
-        timeline.append(
-            session, incident_id=incident.id, kind=EventKind.PAGE_SKIPPED, actor=ENGINE, data=item
-        )
+        timeline.append(session, incident_id=incident.id, actor=ENGINE, event=item)
     delay = int(level.get("delay_seconds", 300)) if paged else 0
     esc.next_at = now + timedelta(seconds=delay)
     timeline.append(
         session,
         incident_id=incident.id,
-        kind=EventKind.ESCALATED,
         actor=ENGINE,
-        data={
-            "level": esc.level + 1,
-            "round": esc.round + 1,
-            "paged": [p.user.name for p in paged],
-            "next_level_at": timeline.format_time(esc.next_at),
-        },
+        event=events.Escalated(
+            level=esc.level + 1,
+            round=esc.round + 1,
+            paged=tuple(p.user.name for p in paged),
+            next_level_at=timeline.format_time(esc.next_at),
+        ),
     )
     if esc.level == 0 and esc.round == 0 and incident.assignee(IncidentRole.WOLF) is None:
         wolf = next((p.user for p in paged if Role.WOLF in p.user.role_set), None)
@@ -264,13 +260,10 @@ def stop(session: Session, *, incident: Incident, reason: str) -> None:
     timeline.append(
         session,
         incident_id=incident.id,
-        kind=EventKind.ESCALATION_STOPPED,
         actor=ENGINE,
-        data={
-            "reason": reason,
-            "level": esc.level + 1,
-            "cancelled_pages": [p.id for p in cancelled],
-        },
+        event=events.EscalationStopped(
+            reason=reason, level=esc.level + 1, cancelled_pages=tuple(p.id for p in cancelled)
+        ),
     )
 
 
@@ -329,9 +322,8 @@ def advance(
         timeline.append(
             session,
             incident_id=incident_id,
-            kind=EventKind.ESCALATION_EXHAUSTED,
             actor=ENGINE,
-            data={"rounds": rnd, "reason": reason},
+            event=events.EscalationExhausted(rounds=rnd, reason=reason),
         )
         return True
     esc.level, esc.round = level, rnd

@@ -5,7 +5,6 @@ from __future__ import annotations
 import hashlib
 import logging
 from datetime import datetime
-from typing import Any
 
 from sqlalchemy.orm import Session
 
@@ -18,8 +17,8 @@ from service.playbooks.models import PlaybookRun, StepRun, StepState
 from service.playbooks.runs import ENGINE, advance, current_run, is_lead
 from service.playbooks.safe_yaml import load_yaml
 from service.playbooks.store import registry
+from service.timeline import events
 from service.timeline import service as timeline
-from service.timeline.models import EventKind
 from service.timeline.service import Actor
 
 log = logging.getLogger(__name__)
@@ -90,24 +89,22 @@ def attach(
         )
     session.add(run)
     session.flush()
-    data: dict[str, Any] = {
-        "run_id": run.id,
-        "playbook_id": run.playbook_id,
-        "version": run.version,
-        "title": run.title,
-        "sha256": run.source_sha256,
-        "reason": run.reason,
-        "steps": len(run.steps),
-    }
+    replaces = None
     if old is not None:
-        data["replaces"] = {
-            "run_id": old.id,
-            "playbook_id": old.playbook_id,
-            "version": old.version,
-        }
-    timeline.append(
-        session, incident_id=incident.id, kind=EventKind.PLAYBOOK_ATTACHED, actor=actor, data=data
+        replaces = events.PlaybookRef(
+            run_id=old.id, playbook_id=old.playbook_id, version=old.version
+        )
+    event = events.PlaybookAttached(
+        run_id=run.id,
+        playbook_id=run.playbook_id,
+        version=run.version,
+        title=run.title,
+        sha256=run.source_sha256,
+        reason=run.reason,
+        steps=len(run.steps),
+        replaces=replaces,
     )
+    timeline.append(session, incident_id=incident.id, actor=actor, event=event)
     advance(session, run=run, incident=incident, actor=actor, now=now, defer=actor is ENGINE)
     return run
 

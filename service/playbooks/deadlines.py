@@ -31,8 +31,8 @@ from service.paging.service import new_page
 from service.playbooks.content import definitions, due_of
 from service.playbooks.models import ACTIVE, PlaybookRun, StepRun
 from service.playbooks.schedule import NotifyReady, RemindOwner, TellWolf
+from service.timeline import events
 from service.timeline import service as timeline
-from service.timeline.models import EventKind
 from service.timeline.service import Actor
 
 ENGINE = Actor.system("playbooks")
@@ -183,7 +183,8 @@ def _load(session: Session, step_run_id: int, due: str, now: datetime):
     run = session.get(PlaybookRun, step.run_id)
     expected = datetime.fromisoformat(due)
     if (
-        run.replaced_at is not None
+        run is None
+        or run.replaced_at is not None
         or incident.status not in OPEN_STATUSES
         or step.state not in ACTIVE
         or step.due_at is None
@@ -237,16 +238,15 @@ def _event(session: Session, step: StepRun, to: str, sent: list[User], now: date
     timeline.append(
         session,
         incident_id=step.incident_id,
-        kind=EventKind.STEP_REMINDER,
         actor=ENGINE,
-        data={
-            "run_id": step.run_id,
-            "step": step.step_id,
-            "position": step.position,
-            "to": to,
-            "due_at": _stamp(step.due_at),
-            "users": [{"user_id": u.id, "user": u.name} for u in sent],
-        },
+        event=events.StepReminded(
+            run_id=step.run_id,
+            step=step.step_id,
+            position=step.position,
+            to=to,
+            due_at=_stamp(step.due_at) if step.due_at else "",
+            users=tuple(events.UserRef(user_id=u.id, user=u.name) for u in sent),
+        ),
     )
 
 
@@ -268,6 +268,7 @@ def sweep(*, now: datetime) -> dict[str, int]:
         ).all()
         jobs: list[JobRequest] = []
         for step in rows:
+            assert step.due_at is not None  # selected so
             if step.reminded_due_at != step.due_at:
                 jobs.append(RemindOwner(step.id, _stamp(step.due_at)))
                 done["step_reminders"] += 1

@@ -23,6 +23,7 @@ from service.playbooks import deadlines
 from service.playbooks.content import definitions, due_at
 from service.playbooks.model import parse_duration
 from service.playbooks.models import FINISHED, PlaybookRun, StepNote, StepRun, StepState
+from service.timeline import events
 from service.timeline import service as timeline
 from service.timeline.models import EventKind, TimelineEvent
 from service.timeline.service import Actor
@@ -132,25 +133,24 @@ def _change(
     actor: Actor,
     now: datetime,
     reason: str | None = None,
-    **extra: Any,
+    action: str | None = None,
+    statement_id: int | None = None,
 ) -> None:
     source = step.state
     step.state, step.updated_at = target.value, now
     if actor.user_id is not None:
         step.acted_by_id = actor.user_id
-    data: dict[str, Any] = {
-        "run_id": step.run_id,
-        "step": step.step_id,
-        "position": step.position,
-        "from": source,
-        "to": target.value,
-        **extra,
-    }
-    if reason:
-        data["reason"] = reason
-    timeline.append(
-        session, incident_id=step.incident_id, kind=EventKind.STEP_CHANGED, actor=actor, data=data
+    event = events.StepChanged(
+        run_id=step.run_id,
+        step=step.step_id,
+        position=step.position,
+        from_=source,
+        to=target.value,
+        action=action,
+        statement_id=statement_id,
+        reason=reason or None,
     )
+    timeline.append(session, incident_id=step.incident_id, actor=actor, event=event)
 
 
 def advance(
@@ -278,7 +278,7 @@ def _reopen_dependents(session: Session, *, run: PlaybookRun, step: StepRun, now
 
 def run_incident(session: Session, run: PlaybookRun) -> Incident:
     """The incident of a run."""
-    return session.get(Incident, run.incident_id)
+    return session.get_one(Incident, run.incident_id)
 
 
 def add_note(
@@ -292,9 +292,10 @@ def add_note(
     timeline.append(
         session,
         incident_id=incident.id,
-        kind=EventKind.NOTE,
         actor=Actor.of(user),
-        data={"text": text, "step": step.step_id, "position": step.position, "run_id": step.run_id},
+        event=events.NoteAdded(
+            text=text, step=step.step_id, position=step.position, run_id=step.run_id
+        ),
     )
     return note
 

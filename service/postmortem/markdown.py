@@ -7,6 +7,7 @@ from typing import Any
 from service.postmortem.formats import LABELS, cell, duration, human_time
 from service.postmortem.metrics import DURATIONS, parse_time
 from service.postmortem.sentences import describe
+from service.timeline.events import EventDataError, IncidentResolved
 
 
 def _when(iso: str | None) -> str:
@@ -16,6 +17,14 @@ def _when(iso: str | None) -> str:
 def _last(doc: dict[str, Any], kind: str, *, first: bool = False) -> dict[str, Any] | None:
     found = [e for e in doc["timeline"] if e["kind"] == kind]
     return (found[0] if first else found[-1]) if found else None
+
+
+def resolution_note(event: dict[str, Any]) -> str:
+    """The note of an exported resolution event ("" if none or if its payload does not decode)."""
+    try:
+        return IncidentResolved.from_data(event["data"]).note or ""
+    except EventDataError:
+        return ""
 
 
 def _plural(n: int, word: str) -> str:
@@ -52,7 +61,7 @@ def summary(doc: dict[str, Any]) -> str:
         )
     resolved = _last(doc, "incident.resolved")
     if resolved is not None and m["time_to_resolve"] is not None:
-        note = resolved["data"].get("note")
+        note = resolution_note(resolved)
         parts.append(
             f"{resolved['actor']} resolved it after {duration(m['time_to_resolve'])}"
             + (f": “{note}”." if note else ".")

@@ -37,7 +37,9 @@ from service.detection.models import Signal
 from service.incidents import service as incidents
 from service.playbooks.models import PlaybookRun, StepRun
 from service.timeline import service as timeline
+from service.timeline.events import EVENT_TYPES
 from service.timeline.models import EventKind
+from service.timeline.payload import keys_of
 
 #: metric keys in the order reports show them
 DURATIONS = (
@@ -96,7 +98,11 @@ def onset_of(details: Mapping[str, Any] | None, window_start: datetime | None) -
 
 
 def first_at(events: Iterable[EventLike], kind: EventKind, **match: Any) -> datetime | None:
-    """When the first event of a kind (whose data has the given values) happened."""
+    """When the first event of a kind (whose data has the given values) happened; the keys
+    matched must be fields the kind's payload class declares."""
+    undeclared = set(match) - keys_of(EVENT_TYPES[kind])
+    if undeclared:
+        raise ValueError(f"{kind.value} events have no {', '.join(sorted(undeclared))}")
     for ev in events:
         if ev.kind == kind.value and all(ev.data.get(k) == v for k, v in match.items()):
             return ev.at

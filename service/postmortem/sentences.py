@@ -5,85 +5,132 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from service.timeline.models import EventKind
-
-Data = dict[str, Any]
-
-
-def _signal(d: Data) -> str:
-    ratio = f" ({d['ratio']}x expected)" if d.get("ratio") is not None else ""
-    share = d.get("negative_share")
-    neg = f", {share:.0%} negative" if isinstance(share, int | float) else ""
-    observed = d.get("observed")
-    count = f"{observed:.0f}" if isinstance(observed, int | float) else observed
-    severity = d.get("severity")
-    return f"Detector saw {count} mentions in the last minute{ratio}{neg}; severity {severity}"
+from service.timeline import events as ev
+from service.timeline.events import EventData, EventDataError, decode
 
 
-def _statement(verb: str) -> Callable[[Data], str]:
-    def say(d: Data) -> str:
-        text = f"Statement {d.get('statement_id')} v{d.get('version')} {verb}"
-        if d.get("role"):
-            text += f" as {d['role']}"
-        if d.get("status") == "approved":
-            text += " (approval complete)"
-        elif d.get("waiting_for"):
-            text += f" (waiting for {', '.join(d['waiting_for'])})"
-        if d.get("channel"):
-            text += f" on {d['channel']}"
-        return text
+def _signal(e: ev.SignalDetected | ev.SignalUpdated) -> str:
+    ratio = f" ({e.ratio}x expected)" if e.ratio is not None else ""
+    return (
+        f"Detector saw {e.observed:.0f} mentions in the last minute{ratio}, "
+        f"{e.negative_share:.0%} negative; severity {e.severity}"
+    )
+
+
+def _signal_updated(e: ev.SignalUpdated) -> str:
+    return "The spike grew: " + _signal(e)
+
+
+def _statement(
+    e: Any,
+    verb: str,
+    *,
+    role: str = "",
+    status: str = "",
+    waiting_for: tuple[str, ...] = (),
+    channel: str = "",
+) -> str:
+    text = f"Statement {e.statement_id} v{e.version} {verb}"
+    if role:
+        text += f" as {role}"
+    if status == "approved":
+        text += " (approval complete)"
+    elif waiting_for:
+        text += f" (waiting for {', '.join(waiting_for)})"
+    if channel:
+        text += f" on {channel}"
+    return text
+
+
+def _drafted(e: ev.StatementDrafted) -> str:
+    return _statement(e, "drafted", channel=e.channel)
+
+
+def _submitted(e: ev.StatementSubmitted) -> str:
+    return _statement(e, "submitted for approval")
+
+
+def _decided(verb: str) -> Callable[[ev.StatementDecided], str]:
+    def say(e: ev.StatementDecided) -> str:
+        return _statement(e, verb, role=e.role, status=e.status, waiting_for=e.waiting_for)
 
     return say
 
 
-def _escalated(d: Data) -> str:
-    paged = ", ".join(d.get("paged") or []) or "nobody"
-    level = d.get("level")
-    if isinstance(level, int) and level > 1:
-        return f"Not acknowledged in time: escalated to level {level}, paged {paged}"
-    return f"Escalation level {level} paged {paged}"
+def _published(e: ev.StatementPublished) -> str:
+    return _statement(e, "published", channel=e.channel)
 
 
-SENTENCES: dict[str, Callable[[Data], str]] = {
-    EventKind.DECLARED: lambda d: "Incident declared",
-    EventKind.OPENED: lambda d: "Incident opened by the detector",
-    EventKind.SIGNAL: _signal,
-    EventKind.SIGNAL_UPDATED: lambda d: "The spike grew: " + _signal(d),
-    EventKind.ACKNOWLEDGED: lambda d: "Incident acknowledged",
-    EventKind.RESOLVED: lambda d: "Incident resolved",
-    EventKind.CLOSED: lambda d: "Incident closed",
-    EventKind.REOPENED: lambda d: "Incident reopened",
-    EventKind.SEVERITY_CHANGED: lambda d: f"Severity changed from {d.get('from')} to {d.get('to')}",
-    EventKind.DETAILS_CHANGED: lambda d: "Details changed: " + ", ".join(sorted(d)),
-    EventKind.ROLE_ASSIGNED: lambda d: f"{d.get('user')} assigned as {d.get('role')}",
-    EventKind.NOTE: lambda d: f"Note: {d.get('text', '')}",
-    EventKind.PAGE_QUEUED: lambda d: f"Page queued for {d.get('to', 'a responder')}",
-    EventKind.PAGE_SENT: lambda d: f"Page sent to {d.get('to', 'a responder')}",
-    EventKind.PAGE_STATUS: lambda d: f"Page {d.get('page_id')} is {d.get('status', 'updated')}",
-    EventKind.PAGE_FAILED: lambda d: f"Page {d.get('page_id')} failed",
-    EventKind.PAGE_SKIPPED: lambda d: f"Page skipped for {d.get('to', 'a responder')}",
-    EventKind.ESCALATED: _escalated,
-    EventKind.ESCALATION_STOPPED: lambda d: "Escalation stopped",
-    EventKind.ESCALATION_EXHAUSTED: lambda d: "Escalation exhausted: nobody answered",
-    EventKind.SMS_REPLY: lambda d: "SMS reply received",
-    EventKind.PLAYBOOK_ATTACHED: lambda d: f"Playbook {d.get('playbook_id', '')} attached",
-    EventKind.STEP_CHANGED: lambda d: f"Step {d.get('step')} moved {d.get('from')} → {d.get('to')}",
-    EventKind.STEP_REMINDER: lambda d: f"Reminder sent for step {d.get('step')}",
-    EventKind.STATEMENT: lambda d: "Statement event",
-    EventKind.STATEMENT_DRAFTED: _statement("drafted"),
-    EventKind.STATEMENT_SUBMITTED: _statement("submitted for approval"),
-    EventKind.STATEMENT_APPROVED: _statement("approved"),
-    EventKind.STATEMENT_REJECTED: _statement("rejected"),
-    EventKind.STATEMENT_PUBLISHED: _statement("published"),
-    EventKind.STATEMENT_REMINDER: lambda d: "Approvers reminded of a pending statement",
-    EventKind.STATEMENT_ESCALATED: lambda d: "Pending statement approval escalated",
+def _escalated(e: ev.Escalated) -> str:
+    paged = ", ".join(e.paged) or "nobody"
+    if e.level > 1:
+        return f"Not acknowledged in time: escalated to level {e.level}, paged {paged}"
+    return f"Escalation level {e.level} paged {paged}"
+
+
+def _details(e: ev.DetailsChanged) -> str:
+    changed = [name for name in ("description", "title") if getattr(e, name) is not None]
+    return "Details changed: " + ", ".join(changed)
+
+
+def _step_changed(e: ev.StepChanged) -> str:
+    return f"Step {e.step} moved {e.from_} → {e.to}"
+
+
+def _page_status(e: ev.PageStatusChanged) -> str:
+    # as worded before typed events, which read a "status" key this payload never had
+    return f"Page {e.page_id} is updated"
+
+
+def _page_skipped(e: ev.PageSkipped) -> str:
+    # as worded before typed events, which read a "to" key this payload never had
+    return "Page skipped for a responder"
+
+
+#: one sentence per payload class
+SENTENCES: dict[type[EventData], Callable[[Any], str]] = {
+    ev.IncidentDeclared: lambda e: "Incident declared",
+    ev.IncidentOpened: lambda e: "Incident opened by the detector",
+    ev.SignalDetected: _signal,
+    ev.SignalUpdated: _signal_updated,
+    ev.IncidentAcknowledged: lambda e: "Incident acknowledged",
+    ev.IncidentResolved: lambda e: "Incident resolved",
+    ev.IncidentClosed: lambda e: "Incident closed",
+    ev.IncidentReopened: lambda e: "Incident reopened",
+    ev.SeverityChanged: lambda e: f"Severity changed from {e.from_} to {e.to}",
+    ev.DetailsChanged: _details,
+    ev.RoleAssigned: lambda e: f"{e.user} assigned as {e.role}",
+    ev.NoteAdded: lambda e: f"Note: {e.text}",
+    ev.PageQueued: lambda e: f"Page queued for {e.to}",
+    ev.PageSent: lambda e: f"Page sent to {e.to}",
+    ev.PageStatusChanged: _page_status,
+    ev.PageFailed: lambda e: f"Page {e.page_id} failed",
+    ev.PageSkipped: _page_skipped,
+    ev.Escalated: _escalated,
+    ev.EscalationStopped: lambda e: "Escalation stopped",
+    ev.EscalationExhausted: lambda e: "Escalation exhausted: nobody answered",
+    ev.SmsReplied: lambda e: "SMS reply received",
+    ev.PlaybookAttached: lambda e: f"Playbook {e.playbook_id} attached",
+    ev.StepChanged: _step_changed,
+    ev.StepReminded: lambda e: f"Reminder sent for step {e.step}",
+    ev.StatementDrafted: _drafted,
+    ev.StatementSubmitted: _submitted,
+    ev.StatementApproved: _decided("approved"),
+    ev.StatementRejected: _decided("rejected"),
+    ev.StatementPublished: _published,
+    ev.StatementReminded: lambda e: "Approvers reminded of a pending statement",
+    ev.StatementEscalated: lambda e: "Pending statement approval escalated",
 }
 
 
-def describe(kind: str, data: Data) -> str:
-    """One readable sentence for an event (its kind if unknown)."""
-    say = SENTENCES.get(kind)
+def sentence(event: EventData) -> str:
+    """One readable sentence for a typed event."""
+    return SENTENCES[type(event)](event)
+
+
+def describe(kind: str, data: Any) -> str:
+    """One readable sentence for a stored event (its kind if the payload does not decode)."""
     try:
-        return say(data) if say else kind
-    except (KeyError, TypeError, ValueError):
+        return sentence(decode(kind, data))
+    except EventDataError:
         return kind

@@ -29,8 +29,8 @@ from service.statements.models import (
 )
 from service.statements.schedule import EscalateApproval, RemindApprovers
 from service.statements.service import statement_link
+from service.timeline import events
 from service.timeline import service as timeline
-from service.timeline.models import EventKind
 from service.timeline.service import Actor
 
 DEFAULT_POLICY: dict[str, Any] = {
@@ -90,16 +90,16 @@ def approvers(session: Session, *, incident: Incident, role: str, now: datetime)
 
 def _notify(
     session: Session, *, incident: Incident, users: list[User], body: str, now: datetime
-) -> dict[str, list]:
+) -> dict[str, tuple[events.Recipient, ...]]:
 
     sent, skipped = [], []
     for user in users:
         if user.pageable:
             new_page(session, incident=incident, user=user, kind="notify", body=body, now=now)
-            sent.append({"user": user.name, "user_id": user.id})
+            sent.append(events.Recipient(user=user.name, user_id=user.id))
         else:
-            skipped.append({"user": user.name, "user_id": user.id})
-    return {"notified": sent, "skipped": skipped}
+            skipped.append(events.Recipient(user=user.name, user_id=user.id))
+    return {"notified": tuple(sent), "skipped": tuple(skipped)}
 
 
 def submit(
@@ -136,19 +136,19 @@ def submit(
     notified = _page_approvers(
         session, incident=incident, statement=statement, approval=approval, now=now, reminder=False
     )
+    assert approval.due_at is not None  # every submitted version has a deadline
     timeline.append(
         session,
         incident_id=incident.id,
-        kind=EventKind.STATEMENT_SUBMITTED,
         actor=Actor.of(user),
-        data={
-            "statement_id": statement.id,
-            "version": version.number,
-            "sha256": version.sha256,
-            "required": approval.required_roles,
-            "due_at": timeline.format_time(approval.due_at),
+        event=events.StatementSubmitted(
+            statement_id=statement.id,
+            version=version.number,
+            sha256=version.sha256,
+            required=tuple(approval.required_roles),
+            due_at=timeline.format_time(approval.due_at),
             **notified,
-        },
+        ),
     )
     after_commit(
         session,
@@ -167,7 +167,7 @@ def _page_approvers(
     approval: Approval,
     now: datetime,
     reminder: bool,
-) -> dict[str, list]:
+) -> dict[str, tuple[events.Recipient, ...]]:
     author_id = approval.version.author_id
     users: list[User] = []
     for role in approval.missing_roles:
@@ -271,26 +271,21 @@ def decide(
     elif not approval.missing_roles:
         approval.status, approval.decided_at = ApprovalStatus.APPROVED.value, now
         complete = True
-    kind = (
-        EventKind.STATEMENT_APPROVED
-        if decision is Decision.APPROVE
-        else EventKind.STATEMENT_REJECTED
-    )
+    decided = events.StatementApproved if decision is Decision.APPROVE else events.StatementRejected
     timeline.append(
         session,
         incident_id=incident.id,
-        kind=kind,
         actor=Actor.of(user),
-        data={
-            "statement_id": statement.id,
-            "version": version.number,
-            "sha256": sha256,
-            "role": role,
-            "comment": comment,
-            "checklist": list(dict.fromkeys(checklist)),
-            "status": approval.status,
-            "waiting_for": approval.missing_roles if not complete else [],
-        },
+        event=decided(
+            statement_id=statement.id,
+            version=version.number,
+            sha256=sha256,
+            role=role,
+            comment=comment,
+            checklist=tuple(dict.fromkeys(checklist)),
+            status=approval.status,
+            waiting_for=tuple(approval.missing_roles) if not complete else (),
+        ),
     )
     session.flush()
     if complete:
@@ -321,7 +316,7 @@ def remind(session: Session, *, approval_id: int, now: datetime) -> bool:
         return False
     if approval.due_at is not None and now + EARLY < approval.due_at:
         return False
-    incident = session.get(Incident, approval.incident_id)
+    incident = session.get_one(Incident, approval.incident_id)
     statement = approval.version.statement
     notified = _page_approvers(
         session, incident=incident, statement=statement, approval=approval, now=now, reminder=True
@@ -330,14 +325,13 @@ def remind(session: Session, *, approval_id: int, now: datetime) -> bool:
     timeline.append(
         session,
         incident_id=incident.id,
-        kind=EventKind.STATEMENT_REMINDER,
         actor=ENGINE,
-        data={
-            "statement_id": statement.id,
-            "version": approval.version.number,
-            "waiting_for": approval.missing_roles,
+        event=events.StatementReminded(
+            statement_id=statement.id,
+            version=approval.version.number,
+            waiting_for=tuple(approval.missing_roles),
             **notified,
-        },
+        ),
     )
     after_commit(
         session,
@@ -364,7 +358,7 @@ def escalate(session: Session, *, approval_id: int, now: datetime) -> bool:
         return False
     if approval.reminded_at is None or now + EARLY < approval.reminded_at + period(approval):
         return False
-    incident = session.get(Incident, approval.incident_id)
+    incident = session.get_one(Incident, approval.incident_id)
     statement = approval.version.statement
     wolf = incident.assignee(IncidentRole.WOLF)
     if wolf is not None and wolf.active:
@@ -381,13 +375,12 @@ def escalate(session: Session, *, approval_id: int, now: datetime) -> bool:
     timeline.append(
         session,
         incident_id=incident.id,
-        kind=EventKind.STATEMENT_ESCALATED,
         actor=ENGINE,
-        data={
-            "statement_id": statement.id,
-            "version": approval.version.number,
-            "waiting_for": approval.missing_roles,
+        event=events.StatementEscalated(
+            statement_id=statement.id,
+            version=approval.version.number,
+            waiting_for=tuple(approval.missing_roles),
             **notified,
-        },
+        ),
     )
     return True

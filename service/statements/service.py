@@ -23,8 +23,8 @@ from service.statements.models import (
     StatementVersion,
     content_hash,
 )
+from service.timeline import events
 from service.timeline import service as timeline
-from service.timeline.models import EventKind
 from service.timeline.service import Actor
 
 
@@ -94,15 +94,14 @@ def add_version(
     timeline.append(
         session,
         incident_id=statement.incident_id,
-        kind=EventKind.STATEMENT_DRAFTED,
         actor=Actor.of(user),
-        data={
-            "statement_id": statement.id,
-            "purpose": statement.purpose,
-            "channel": statement.channel,
-            "version": number,
-            "sha256": version.sha256,
-        },
+        event=events.StatementDrafted(
+            statement_id=statement.id,
+            purpose=statement.purpose,
+            channel=statement.channel,
+            version=number,
+            sha256=version.sha256,
+        ),
     )
     return version
 
@@ -201,15 +200,14 @@ def publish(
     timeline.append(
         session,
         incident_id=incident.id,
-        kind=EventKind.STATEMENT_PUBLISHED,
         actor=Actor.of(user),
-        data={
-            "statement_id": statement.id,
-            "version": version.number,
-            "sha256": version.sha256,
-            "channel": pub.channel,
-            "url": url,
-        },
+        event=events.StatementPublished(
+            statement_id=statement.id,
+            version=version.number,
+            sha256=version.sha256,
+            channel=pub.channel,
+            url=url,
+        ),
     )
     session.expire(statement, ["publications"])
     return pub

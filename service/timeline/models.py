@@ -39,7 +39,6 @@ class EventKind(StrEnum):
     PLAYBOOK_ATTACHED = "playbook.attached"
     STEP_CHANGED = "step.changed"
     STEP_REMINDER = "step.reminder"
-    STATEMENT = "statement.event"
     STATEMENT_DRAFTED = "statement.drafted"
     STATEMENT_SUBMITTED = "statement.submitted"
     STATEMENT_APPROVED = "statement.approved"

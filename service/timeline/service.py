@@ -13,9 +13,11 @@ from sqlalchemy import column, select, table
 from sqlalchemy.orm import Session
 
 from service.db import utcnow
-from service.timeline.models import EventKind, TimelineEvent
+from service.timeline.events import EVENT_TYPES, EventData
+from service.timeline.models import TimelineEvent
 
 GENESIS = "0" * 64
+_TYPED = frozenset(EVENT_TYPES.values())
 #: the parent rows the timeline hangs from (named like its foreign key, not imported: the
 #: timeline sits below the incidents domain)
 _INCIDENTS = table("incidents", column("id"))
@@ -93,12 +95,15 @@ def append(
     session: Session,
     *,
     incident_id: int,
-    kind: EventKind,
     actor: Actor,
-    data: dict[str, Any] | None = None,
+    event: EventData,
 ) -> TimelineEvent:
-    """Append an event (taking the incident's row lock if the caller has not); the caller
+    """Append a typed event (taking the incident's row lock if the caller has not); the caller
     commits."""
+    if type(event) not in _TYPED:
+        raise TypeError(
+            f"timeline events are typed (service.timeline.events), not {type(event).__name__}"
+        )
     lock_incidents(session, [incident_id])
     last = session.execute(
         select(TimelineEvent.seq, TimelineEvent.hash, TimelineEvent.at)
@@ -111,12 +116,12 @@ def append(
     at = utcnow()
     if last and at < last.at:  # the clock stepped back: keep the timeline monotonic
         at = last.at
-    payload = json.loads(json.dumps(data or {}, default=str))
+    payload = json.loads(json.dumps(event.to_data(), default=str))
     row = TimelineEvent(
         incident_id=incident_id,
         seq=seq,
         at=at,
-        kind=kind.value,
+        kind=event.kind.value,
         actor=actor.label,
         actor_user_id=actor.user_id,
         data=payload,

@@ -18,7 +18,7 @@ from service.postmortem import chart, retention
 from service.postmortem.export import export_json, export_markdown
 from service.postmortem.formats import LABELS, duration
 from service.postmortem.formats import human_time as utc_text
-from service.postmortem.markdown import ended, punctuality, summary
+from service.postmortem.markdown import ended, punctuality, resolution_note, summary
 from service.postmortem.metrics import DURATIONS, parse_time
 from service.postmortem.sentences import describe
 
@@ -167,7 +167,7 @@ def context(session: Session, *, number: int, zone: Zone) -> dict[str, Any]:
     return {
         "acknowledged_by": acks[0]["actor"] if acks else "",
         "resolved_by": resolutions[-1]["actor"] if resolutions else "",
-        "resolution_note": resolutions[-1]["data"].get("note", "") if resolutions else "",
+        "resolution_note": resolution_note(resolutions[-1]) if resolutions else "",
         "doc": doc,
         "inc": inc,
         "summary": summary(doc),
