@@ -1,125 +1,152 @@
 """Pure detection engine: is a monitor's mention volume spiking, and is it turning negative?
 
-No Flask, Redis or database here. The service keeps per-monitor time buckets and calls
-:func:`assess` with the closed buckets listed by :func:`required_bucket_starts` plus the
-current (possibly partial) bucket.
+No Flask, Redis or database here. Each monitor has one :class:`MonitorModel`, a small
+serialisable state updated once per closed bucket (:meth:`MonitorModel.update`) and asked
+about the current, partially filled bucket (:meth:`MonitorModel.assess`). Its size does not
+grow with history; :func:`rebuild` recreates it from stored buckets when it is lost.
 
-Model (all windows are durations, so it runs on 60 s production buckets and 300 s NAB rows):
+Model (every window is a duration, so it runs on 60 s production buckets and 300 s NAB rows):
 
-* **Expected volume** per bucket ``= max(recent, seasonal, floor)`` where ``recent`` is the
-  median of the last 24 h of buckets and ``seasonal`` the median of the buckets within
-  +-15 min of the same time of day on each of the previous 7 days. Medians ignore spikes
-  until they last half the window; taking the larger of the two is conservative: a burst that
-  is normal at this time of day, or has been the norm today, is not a surprise.
-* **Significance** is a count-model z on the log scale: ``z = ln((obs+1)/(exp+1)) / s`` with
-  ``s^2 = 1/(exp+1) + phi`` (Poisson part plus negative-binomial overdispersion ``phi``, taken
-  from the MAD of bucket-to-bucket log differences over the last 24 h, so the daily cycle does
-  not inflate it). Tiny counts keep a wide Poisson sigma; a jump from 2 to 84 still stands out.
-* **Novelty**: the observed count must beat every bucket of the last ``novelty_seconds``
-  (7 days): a burst no bigger than one seen this week is routine for the brand.
-* **Volume anomalous** when the observed count is at least ``min_volume_per_minute`` scaled
-  to the bucket, at least ``min_ratio`` times the expectation, novel, and ``z >= z_threshold``.
-* **Negative shift** when the negative share exceeds its own 24 h baseline by
-  ``negative_share_margin`` (and the excess is binomially significant), combined with the
-  negative volume being anomalous by the same ratio/z rule, per ``negative_rule``.
-* **Fire** = volume anomalous and negative shift (volume only in ``volume_only`` mode).
-
-A partially filled current bucket is completed with the missing fraction of the previous
-bucket, so the observation always spans one bucket length and matches the baselines.
-
-**History the service must fetch** (:func:`required_bucket_starts`): every closed bucket of
-the last 7 days (novelty) plus 15 min before that (the day-7 seasonal slot): 10,095 buckets
-at 60 s, 2,019 at 300 s. Missing buckets count as zero.
-
-**Episodes** (:class:`EpisodeTracker`): one alarm opens an episode (an incident); nothing
-else opens until every evaluation has been calm (``z < 2`` and not anomalous) for 2 h.
-
-Why these defaults: 24 h median + 7-day same-slot median is the shortest history that covers
-a daily cycle and a weekly one without storing weeks; 3x and 20 mentions per 5 min are
-floors a responder would not want to be woken for below; z >= 3.5 under the count model
-(ratio and novelty floors do most of the false-alarm control on heavy-tailed real series).
+* **Expected volume** ``mu = level x daily[hour] x weekly[weekday]``: a robust exponentially
+  weighted level (updates clipped at ``clip_sigmas`` so a spike barely moves it) times
+  multiplicative hour-of-day and day-of-week profiles learnt the same way.
+* **Surprise** ``s = -log10 P(X >= observed)`` under a negative binomial with mean ``mu`` and
+  the monitor's own overdispersion ``phi`` (learnt from clipped log residuals), over sliding
+  windows of one bucket, a quarter of ``max_window_seconds`` and all of it; ``s`` is the
+  largest. Poisson-exact for small brands, ratio-like for large ones.
+* **Calibration** (:mod:`service.detection.calibration`): hourly maxima of ``s`` go into a
+  decayed histogram; an exponential peaks-over-threshold tail fit gives the level exceeded
+  ``false_pages_per_30_days`` times per 30 days. The threshold is never below the level the
+  count model itself implies for that budget, and until ``calibration_seconds`` of history it
+  is that level plus ``warmup_margin``.
+* **Volume anomalous**: ``s >= threshold``, ``observed >= min_ratio x expected`` and at least
+  ``min_excess`` mentions above it (floors that scale with the monitor's level).
+* **Negative shift** (:mod:`service.detection.negativity`): the window's negatives among its
+  scorable mentions are significantly above baseline share + ``negative_share_margin``
+  (exact binomial mid-p <= ``negative_alpha``).
+* **Fire** = volume anomalous and negative shift (volume alone in ``volume_only`` mode);
+  **opens** = fire while no episode is open. An episode closes after ``rearm_seconds`` in which
+  every closed bucket stayed below ``calm_fraction`` of the threshold, so one firestorm is one
+  alarm and a second clear spike an hour after the first calmed opens again.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
+from statistics import NormalDist
+from typing import Any
+
+from service.detection.calibration import Calibrator
+from service.detection.negativity import ShareBaseline, share_test
+from service.detection.stats import nb_log10_tail
 
 DAY = 86_400
-NEGATIVE_RULES = ("share_and_volume", "share", "share_or_volume")
+WEEK = 7 * DAY
+STATE_VERSION = 1
+SEASONALITY = ("none", "daily", "daily+weekly")
+CAP_BETAS = 2.0  # calibration samples are capped this many tail scales above the threshold
+_ND = NormalDist()
 
 
 @dataclass(frozen=True)
 class DetectorConfig:
-    """Detection settings; every window is a duration in seconds."""
+    """Per-monitor detection settings; every window is a duration in seconds."""
 
     bucket_seconds: int = 60  # production buckets are 1 min; NAB rows are 300 s
-    recent_seconds: int = DAY  # recent-level baseline window (median and spread)
-    seasonal_days: int = 7  # same time-of-day slots over this many previous days
-    seasonal_halfwidth_seconds: int = 900  # +-15 min around the slot on each day
-    warmup_seconds: int = 6 * 3600  # no verdict until this much history is known
-    min_volume_per_minute: float = 4.0  # volume floor: 4/min = 20 per 5-min bucket
-    min_expected_per_minute: float = 0.2  # expectation floor, avoids ratios against ~0
-    min_ratio: float = 3.0  # observed must be at least 3x expected
-    z_threshold: float = 3.5  # count-model log-scale z needed to call volume anomalous
-    min_log_scale: float = 0.1  # floor on the log-scale sigma (very steady series)
-    min_dispersion: float = 0.01  # floor on the overdispersion phi of the count model
-    novelty_seconds: int = 7 * DAY  # observed must exceed every bucket of this recent span
+    false_pages_per_30_days: float = 1.0  # THE sensitivity: tolerated false pages per 30 days
+    warmup_seconds: int = DAY  # no verdict until this much history is known
+    calibration_seconds: int = 3 * DAY  # until then: model threshold + warmup_margin
+    warmup_z: float = 4.0  # surprise threshold floor while calibrating
+    min_z: float = 2.0  # floor on the calibrated surprise threshold
+    calibration_halflife_days: float = 30.0  # memory of the surprise-tail histogram
+    max_window_seconds: int = 3600  # longest sliding window (also 1 bucket and a quarter)
+    level_halflife_seconds: int = 12 * 3600  # memory of the robust level
+    seasonality: str = "daily+weekly"  # one of SEASONALITY
+    seasonal_halflife_days: float = 7.0  # memory of the hour-of-day profile
+    weekly_halflife_days: float = 28.0  # memory of the day-of-week profile
+    dispersion_halflife_days: float = 3.0  # memory of the overdispersion estimate
+    clip_sigmas: float = 3.0  # baseline updates are clipped at mu + this many sigmas
+    min_dispersion: float = 0.01  # floor on the negative-binomial overdispersion phi
+    min_expected_per_minute: float = 0.01  # floor on the expectation
+    min_ratio: float = 1.5  # observed must be at least this multiple of expected
+    min_excess: float = 3.0  # and at least this many mentions above it
     negative_share_margin: float = 0.10  # share must beat its baseline by 10 points
-    negative_share_z: float = 2.0  # binomial z of that share increase
-    negative_rule: str = "share_and_volume"  # one of NEGATIVE_RULES
+    negative_alpha: float = 0.01  # exact binomial mid-p of that increase
+    negative_halflife_seconds: int = DAY  # memory of the baseline negative share
     volume_only: bool = False  # counts only (NAB): fire on volume alone
-    calm_z: float = 2.0  # episode: a bucket is calm when z < calm_z and not anomalous
-    rearm_seconds: int = 2 * 3600  # episode ends after this long calm: one spike, one alarm
+    rearm_seconds: int = 3600  # episode closes after this long calm
+    calm_fraction: float = 0.5  # calm: surprise below this fraction of the threshold
 
     def __post_init__(self) -> None:
         """Reject settings the model cannot honour (ValueError names the field)."""
         b = self.bucket_seconds
-        if b <= 0 or DAY % b:
-            raise ValueError(f"bucket_seconds must divide a day, got {b}")
-        for name in (
-            "recent_seconds",
-            "seasonal_halfwidth_seconds",
-            "rearm_seconds",
-            "novelty_seconds",
-        ):
+        if b <= 0 or 3600 % b:
+            raise ValueError(f"bucket_seconds must divide an hour, got {b}")
+        for name in ("rearm_seconds", "max_window_seconds"):
             if getattr(self, name) < 0 or getattr(self, name) % b:
                 raise ValueError(f"{name} must be a non-negative multiple of bucket_seconds")
-        if self.recent_seconds < 2 * b:
-            raise ValueError("recent_seconds must span at least two buckets")
-        if not 0 <= self.seasonal_days <= 28:
-            raise ValueError("seasonal_days must be between 0 and 28")
-        for name in ("min_ratio", "z_threshold", "min_log_scale", "min_expected_per_minute"):
+        if self.max_window_seconds > 240 * b:
+            raise ValueError("max_window_seconds may span at most 240 buckets")
+        if not 0 < self.false_pages_per_30_days <= 1000:
+            raise ValueError("false_pages_per_30_days must be in (0, 1000]")
+        for name in (
+            "level_halflife_seconds",
+            "seasonal_halflife_days",
+            "weekly_halflife_days",
+            "calibration_halflife_days",
+            "dispersion_halflife_days",
+            "negative_halflife_seconds",
+            "clip_sigmas",
+            "min_ratio",
+            "min_dispersion",
+            "min_expected_per_minute",
+        ):
             if getattr(self, name) <= 0:
                 raise ValueError(f"{name} must be positive")
-        if self.min_volume_per_minute < 0 or self.warmup_seconds < 0:
-            raise ValueError("min_volume_per_minute and warmup_seconds must be non-negative")
+        for name in ("warmup_seconds", "calibration_seconds", "warmup_z", "min_z", "min_excess"):
+            if getattr(self, name) < 0:
+                raise ValueError(f"{name} must be non-negative")
         if not 0 <= self.negative_share_margin < 1:
             raise ValueError("negative_share_margin must be in [0, 1)")
-        if self.negative_rule not in NEGATIVE_RULES:
-            raise ValueError(f"negative_rule must be one of {', '.join(NEGATIVE_RULES)}")
+        if not 0 < self.negative_alpha < 1:
+            raise ValueError("negative_alpha must be in (0, 1)")
+        if self.seasonality not in SEASONALITY:
+            raise ValueError(f"seasonality must be one of {', '.join(SEASONALITY)}")
+        if not 0 < self.calm_fraction <= 1:
+            raise ValueError("calm_fraction must be in (0, 1]")
 
     def per_bucket(self, per_minute: float) -> float:
         """Scale a per-minute rate to one bucket."""
         return per_minute * self.bucket_seconds / 60.0
 
+    def windows(self) -> tuple[int, ...]:
+        """Sliding window lengths in buckets: one bucket, a quarter of the longest, the longest."""
+        k = max(self.max_window_seconds // self.bucket_seconds, 1)
+        return tuple(sorted({1, max(1, round(k / 4)), k}))
+
 
 @dataclass(frozen=True)
 class BucketAgg:
-    """Aggregates of one time bucket of one monitor."""
+    """Aggregates of one time bucket of one monitor (``scorable`` defaults to ``count``)."""
 
     start: datetime  # tz-aware UTC
     count: float = 0.0
     negative: float = 0.0
     sentiment_sum: float = 0.0
     reach: float = 0.0
+    scorable: float | None = None
     epoch: int = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         """Check the start is tz-aware and cache it as epoch seconds."""
         object.__setattr__(self, "epoch", _epoch(self.start))
+
+    @property
+    def scored(self) -> float:
+        """Mentions with a sentiment polarity (the negative-share denominator)."""
+        return self.count if self.scorable is None else self.scorable
 
 
 @dataclass(frozen=True)
@@ -130,26 +157,34 @@ class Assessment:
     now: datetime
     elapsed_fraction: float
     warming_up: bool
-    observed: float
+    window_seconds: int  # the sliding window with the largest surprise
+    observed: float  # mentions in that window
     expected: float
-    recent_expected: float
-    seasonal_expected: float | None
+    recent_expected: float  # the level alone (no seasonal profile), same window
+    seasonal_expected: float | None  # the seasonal profile's expectation, same window
     ratio: float
-    log_scale: float
-    z: float
-    p_value: float
+    log_scale: float  # sigma of ln(count + 1) per window at ``expected`` (phi + Poisson)
+    surprise: float  # log-scale z of the window: ln((obs+1)/(exp+1)) / log_scale
+    threshold: float  # the monitor's calibrated surprise threshold for its false-page budget
+    z: float  # significance (= surprise)
+    p_value: float  # the count model's tail probability P(X >= observed)
+    model_threshold: float  # -log10 p the count model alone must reach for the budget
     negative: float
+    scorable: float
     negative_share: float
     baseline_negative_share: float
     negative_expected: float
-    negative_z: float
+    negative_z: float  # normal-equivalent of the binomial mid-p
     share_z: float
+    negative_p_value: float
     reach: float
     mean_sentiment: float | None
     volume_anomalous: bool
     negative_shift: bool
     fire: bool
-    score: float
+    opens: bool  # an incident opens exactly here
+    episode_start: datetime | None  # where the running spike began (when firing)
+    score: float  # in [0, 1], monotone in surprise; 0.5 at the threshold
     reasons: tuple[str, ...] = field(default=())
 
 
@@ -160,221 +195,337 @@ def _epoch(ts: datetime) -> int:
     return int(ts.timestamp())
 
 
+def _dt(epoch: float) -> datetime:
+    """Aware UTC datetime of epoch seconds."""
+    return datetime.fromtimestamp(epoch, UTC)
+
+
 def bucket_start(ts: datetime, config: DetectorConfig) -> datetime:
     """Start of the bucket containing ``ts`` (buckets aligned to the epoch)."""
     e = _epoch(ts)
-    return datetime.fromtimestamp(e - e % config.bucket_seconds, UTC)
+    return _dt(e - e % config.bucket_seconds)
 
 
-def history_offsets(config: DetectorConfig) -> list[int]:
-    """Offsets in seconds (negative, ascending) of the closed buckets assess() reads."""
-    b = config.bucket_seconds
-    span = max(config.recent_seconds, config.novelty_seconds)
-    offs = {-k * b for k in range(1, span // b + 1)}
-    half = config.seasonal_halfwidth_seconds // b
-    for d in range(1, config.seasonal_days + 1):
-        offs.update(-d * DAY + j * b for j in range(-half, half + 1))
-    return sorted(o for o in offs if o < 0)
+def _alpha(halflife_seconds: float, step_seconds: float) -> float:
+    """EWMA weight giving this half-life at this update spacing."""
+    return 1.0 - 0.5 ** (step_seconds / halflife_seconds)
 
 
-def required_bucket_starts(now: datetime, config: DetectorConfig) -> list[datetime]:
-    """Closed bucket starts (oldest first) the service must fetch to assess at ``now``."""
-    cur = _epoch(bucket_start(now, config))
-    return [datetime.fromtimestamp(cur + o, UTC) for o in history_offsets(config)]
+def _logistic(x: float) -> float:
+    """1 / (1 + e^-x), clamped against overflow."""
+    return 1.0 / (1.0 + math.exp(-max(min(x, 50.0), -50.0)))
 
 
-def _median(xs: list[float]) -> float:
-    """Median of a non-empty list."""
-    s = sorted(xs)
-    n = len(s)
-    return s[n // 2] if n % 2 else 0.5 * (s[n // 2 - 1] + s[n // 2])
+def _z_of(p: float) -> float:
+    """Normal quantile z with upper tail p (clamped to a finite range)."""
+    return -_ND.inv_cdf(min(max(p, 1e-300), 1.0 - 1e-16))
 
 
-def _quantile(s: list[float], q: float) -> float:
-    """Linear-interpolated quantile of a sorted non-empty list."""
-    pos = q * (len(s) - 1)
-    lo = int(pos)
-    hi = min(lo + 1, len(s) - 1)
-    return s[lo] + (s[hi] - s[lo]) * (pos - lo)
-
-
-def _log_z(obs: float, exp: float, scale: float) -> float:
-    """Robust log-scale z of an observed count against an expected one."""
-    return math.log((obs + 1.0) / (exp + 1.0)) / scale
-
-
-def _log_scale(
-    by_start: Mapping[int, BucketAgg],
-    span: range,
-    zero: BucketAgg,
-    level: float,
-    expected: float,
-    config: DetectorConfig,
-) -> float:
-    """Sigma of ln(count+1) at ``expected``: Poisson part 1/(exp+1) plus overdispersion phi.
-
-    phi comes from the bucket-to-bucket noise of the last 24 h (MAD of first differences of
-    log counts, so the daily cycle does not inflate it) minus its Poisson part at ``level``.
-    """
-    seq = [math.log(by_start.get(t, zero).count + 1.0) for t in span]
-    diffs = sorted(abs(x - y) for x, y in zip(seq, seq[1:], strict=False))
-    sd = 1.4826 * _quantile(diffs, 0.5) / math.sqrt(2.0) if diffs else 0.0
-    phi = max(sd * sd - 1.0 / (level + 1.0), config.min_dispersion)
-    return max(math.sqrt(phi + 1.0 / (expected + 1.0)), config.min_log_scale)
-
-
-def assess(
-    history: Sequence[BucketAgg] | Mapping[int, BucketAgg],
-    current: BucketAgg,
-    now: datetime,
-    config: DetectorConfig,
-    data_start: datetime | None = None,
-) -> Assessment:
-    """Assess the current bucket against history (closed buckets; missing ones count as zero).
-
-    ``history`` is a sequence of buckets, or (for streaming replays, to avoid copying) a
-    mapping from bucket-start epoch seconds to buckets; only the offsets named by
-    :func:`history_offsets` are read. ``data_start`` is when the monitor's data begins
-    (default: the oldest history bucket); buckets before it are unknown rather than zero.
-    """
-    b = config.bucket_seconds
-    cur = current.epoch
-    by_start = history if isinstance(history, Mapping) else {h.epoch: h for h in history}
-    first = _epoch(data_start) if data_start else min(by_start, default=cur)
-    zero = BucketAgg(current.start)
-
-    def get(offset: int) -> BucketAgg | None:
-        """Bucket at cur+offset, zero if missing but known, None if before data_start."""
-        s = cur + offset
-        return None if s < first else by_start.get(s, zero)
-
-    frac = min(max((_epoch(now) - cur) / b, 0.0), 1.0)
-    prev = get(-b) if frac < 1.0 else None
-    w = 1.0 - frac if prev else 0.0
-    obs = current.count + w * (prev.count if prev else 0.0)
-    neg = current.negative + w * (prev.negative if prev else 0.0)
-    reach = current.reach + w * (prev.reach if prev else 0.0)
-    sent = current.sentiment_sum + w * (prev.sentiment_sum if prev else 0.0)
-
-    lo = max(cur - config.recent_seconds, first)
-    span = range(cur - b, lo - 1, -b)
-    recent = [h for h in map(by_start.get, span) if h is not None]
-    counts = sorted([0.0] * (len(span) - len(recent)) + [h.count for h in recent])
-    recent_neg = sum([h.negative for h in recent])
-    half = config.seasonal_halfwidth_seconds // b
-    slots = [
-        t
-        for d in range(1, config.seasonal_days + 1)
-        for j in range(-half, half + 1)
-        if (t := cur - d * DAY + j * b) >= first
-    ]
-    seasonal = [h.count if h else 0.0 for h in map(by_start.get, slots)]
-    warming = cur - first < config.warmup_seconds or len(counts) < 2
-    floor = config.per_bucket(config.min_expected_per_minute)
-    recent_exp = _quantile(counts, 0.5) if counts else 0.0
-    seasonal_exp = _median(seasonal) if seasonal else None
-    expected = max(recent_exp, seasonal_exp or 0.0, floor)
-    scale = _log_scale(by_start, span, zero, recent_exp, expected, config)
-    z = _log_z(obs, expected, scale)
-    ratio = obs / expected
-
-    reasons: list[str] = []
-    if warming:
-        reasons.append("warming up")
-    vol_ok = obs >= config.per_bucket(config.min_volume_per_minute)
-    nov_lo = max(cur - config.novelty_seconds, first)
-    peak = max(
-        (h.count for h in map(by_start.get, range(cur - b, nov_lo - 1, -b)) if h), default=0.0
-    )
-    novel = obs > peak
-    volume_anomalous = (
-        not warming and vol_ok and novel and ratio >= config.min_ratio and z >= config.z_threshold
-    )
-    if volume_anomalous:
-        reasons.append(f"volume {obs:.0f} vs expected {expected:.1f} ({ratio:.1f}x, z={z:.1f})")
-
-    base_share = (recent_neg + 1.0) / (sum(counts) + 2.0)
-    share = neg / obs if obs > 0 else 0.0
-    share_z = (share - base_share) / math.sqrt(base_share * (1 - base_share) / max(obs, 1.0))
-    share_shift = (
-        share - base_share >= config.negative_share_margin and share_z >= config.negative_share_z
-    )
-    neg_exp = max(expected * base_share, floor * base_share)
-    neg_z = _log_z(neg, neg_exp, scale)
-    neg_volume = neg / neg_exp >= config.min_ratio and neg_z >= config.z_threshold
-    rule = config.negative_rule
-    if rule == "share":
-        negative_shift = share_shift
-    elif rule == "share_or_volume":
-        negative_shift = share_shift or neg_volume
-    else:  # "share_and_volume" (validated by DetectorConfig)
-        negative_shift = share_shift and neg_volume
-    if negative_shift:
-        reasons.append(f"negative share {share:.0%} vs baseline {base_share:.0%}")
-
-    fire = volume_anomalous and (config.volume_only or negative_shift)
-    score = max(z, 0.0) / (max(z, 0.0) + config.z_threshold)
-    if not fire:
-        score = min(score, 0.499)
-    return Assessment(
-        bucket_start=current.start,
-        now=now,
-        elapsed_fraction=frac,
-        warming_up=warming,
-        observed=obs,
-        expected=expected,
-        recent_expected=recent_exp,
-        seasonal_expected=seasonal_exp,
-        ratio=ratio,
-        log_scale=scale,
-        z=z,
-        p_value=0.5 * math.erfc(z / math.sqrt(2.0)),
-        negative=neg,
-        negative_share=share,
-        baseline_negative_share=base_share,
-        negative_expected=neg_exp,
-        negative_z=neg_z,
-        share_z=share_z,
-        reach=reach,
-        mean_sentiment=sent / obs if obs > 0 else None,
-        volume_anomalous=volume_anomalous,
-        negative_shift=negative_shift,
-        fire=fire,
-        score=score,
-        reasons=tuple(reasons),
-    )
-
-
-class EpisodeTracker:
-    """One open episode per monitor: alarm once, re-arm after ``rearm_seconds`` of calm.
-
-    Mirrors the service's "an incident is open for this monitor" dedupe: while an episode is
-    open nothing new opens; it closes once every assessment has been calm (z < calm_z and not
-    volume-anomalous) for ``rearm_seconds`` continuously.
-    """
+class MonitorModel:
+    """Incremental, serialisable per-monitor detector state (bounded size)."""
 
     def __init__(self, config: DetectorConfig) -> None:
-        """Start armed (no open episode)."""
+        """Start empty: no history, no open episode."""
         self.config = config
-        self.open = False
-        self.calm_since: datetime | None = None
+        k = config.windows()[-1]
+        self.kmax = k
+        self.first: int | None = None  # first bucket start (epoch)
+        self.last: int | None = None  # last closed bucket start (epoch)
+        self.n = 0
+        self.level = 0.0
+        self.phi = 0.1
+        self.abs_res = 0.5
+        self.daily = [1.0] * 24
+        self.daily_n = [0] * 24
+        self.weekly = [1.0] * 7
+        self.weekly_n = [0] * 7
+        self.ring: list[list[float]] = []  # [count, mu, negative, scorable], newest last
+        self.prev_extra = [0.0, 0.0]  # reach and sentiment_sum of the last closed bucket
+        self.shares = ShareBaseline()
+        self.calib = Calibrator()
+        self.episode_open = False
+        self.calm_since: int | None = None
+        self._beta = 1.0
 
-    def step(self, a: Assessment) -> bool:
-        """Feed one assessment; True exactly when a new episode (incident) opens."""
-        if not self.open:
-            if a.fire:
-                self.open = True
-                self.calm_since = None
-                return True
-            return False
-        if a.z < self.config.calm_z and not a.volume_anomalous:
-            self.calm_since = self.calm_since or a.now
-            if a.now - self.calm_since >= timedelta(seconds=self.config.rearm_seconds):
-                self.open = False
-                self.calm_since = None
-        else:
+    # -- expectation ---------------------------------------------------------------------
+    def expected_at(self, start: int) -> tuple[float, float]:
+        """(seasonal expectation, level-only expectation) for the bucket starting at ``start``."""
+        floor = self.config.per_bucket(self.config.min_expected_per_minute)
+        hour = (start % DAY) // 3600
+        dow = ((start // DAY) + 3) % 7  # 0 = Monday
+        mu = self.level * self.daily[hour] * self.weekly[dow]
+        return max(mu, floor), max(self.level, floor)
+
+    def threshold(self) -> tuple[float, float]:
+        """(surprise threshold, tail scale) for the monitor's false-page budget right now."""
+        cfg = self.config
+        calibrating = self.first is None or (self.n * cfg.bucket_seconds < cfg.calibration_seconds)
+        floor = max(cfg.warmup_z, cfg.min_z) if calibrating else cfg.min_z
+        return self.calib.threshold(cfg.false_pages_per_30_days, floor)
+
+    def model_threshold(self) -> float:
+        """-log10 p the count model must reach: the budget if the model were exactly right."""
+        cfg = self.config
+        looks = len(cfg.windows()) * 3600 / cfg.bucket_seconds
+        return math.log10(looks * 720.0 / cfg.false_pages_per_30_days)
+
+    # -- evaluation ----------------------------------------------------------------------
+    def assess(self, now: datetime, current: BucketAgg) -> Assessment:
+        """Assess the current (possibly partial) bucket at ``now``; may open an episode."""
+        a = self._evaluate(current, now)
+        if a.fire and not self.episode_open:
+            self.episode_open = True
             self.calm_since = None
-        return False
+            a = _opened(a)
+        return a
+
+    def update(self, bucket: BucketAgg) -> Assessment:
+        """Fold in one closed bucket (gaps before it count as zero); return its assessment."""
+        cfg = self.config
+        b = cfg.bucket_seconds
+        start = bucket.epoch - bucket.epoch % b
+        if self.last is not None:
+            if start <= self.last:
+                raise ValueError("buckets must be fed in increasing order")
+            gap = min((start - self.last) // b - 1, 8 * DAY // b)
+            for k in range(gap, 0, -1):
+                self._close(BucketAgg(_dt(start - k * b)))
+        return self._close(bucket)
+
+    def _close(self, bucket: BucketAgg) -> Assessment:
+        """Assess a closed bucket, step the episode and calibration, then learn from it."""
+        cfg = self.config
+        b = cfg.bucket_seconds
+        start = bucket.epoch - bucket.epoch % b
+        if self.first is None:
+            self.first = start
+        a = self._evaluate(bucket, _dt(start + b))
+        opened = False
+        if self.episode_open:
+            calm = a.surprise < cfg.calm_fraction * a.threshold and not a.volume_anomalous
+            if not calm:
+                self.calm_since = None
+            else:
+                self.calm_since = self.calm_since if self.calm_since is not None else start + b
+                if start + b - self.calm_since >= cfg.rearm_seconds:
+                    self.episode_open = False
+                    self.calm_since = None
+        elif a.fire:
+            self.episode_open, self.calm_since, opened = True, None, True
+            a = _opened(a)
+        if not a.warming_up:
+            cap = a.threshold + CAP_BETAS * self._beta
+            self.calib.observe(
+                start, a.surprise, self.episode_open, cap, cfg.calibration_halflife_days
+            )
+        mu, _ = self.expected_at(start)
+        self._learn(start, bucket.count, mu)
+        self.shares.update(bucket.negative, bucket.scored, _alpha(cfg.negative_halflife_seconds, b))
+        self.ring.append([bucket.count, mu, bucket.negative, bucket.scored])
+        if len(self.ring) > self.kmax:
+            del self.ring[0]
+        self.prev_extra = [bucket.reach, bucket.sentiment_sum]
+        self.last = start
+        self.n += 1
+        return a
+
+    def _learn(self, start: int, x: float, mu: float) -> None:
+        """Robust updates of level, daily and weekly profiles and dispersion."""
+        cfg = self.config
+        b = cfg.bucket_seconds
+        hour = (start % DAY) // 3600
+        dow = ((start // DAY) + 3) % 7
+        if self.n == 0:
+            self.level = max(x, cfg.per_bucket(cfg.min_expected_per_minute))
+        sd = math.sqrt(mu + self.phi * mu * mu)
+        xc = min(x, mu + cfg.clip_sigmas * sd + 1.0) if self.n >= 12 else x
+        season = self.daily[hour] * self.weekly[dow]
+        a_l = max(_alpha(cfg.level_halflife_seconds, b), 1.0 / (self.n + 1))
+        self.level += a_l * (xc / season - self.level)
+        if self.level > 0 and cfg.seasonality != "none":
+            self.daily_n[hour] += 1
+            a_d = max(_alpha(cfg.seasonal_halflife_days * 3600, b), 1.0 / (self.daily_n[hour] + 4))
+            target = xc / (self.level * self.weekly[dow])
+            self.daily[hour] = min(max(self.daily[hour] + a_d * (target - self.daily[hour]), 0.02), 50)
+            mean = sum(self.daily) / 24
+            self.daily = [v / mean for v in self.daily]
+        if self.level > 0 and cfg.seasonality == "daily+weekly":
+            self.weekly_n[dow] += 1
+            per_day = DAY / b
+            a_w = max(
+                _alpha(cfg.weekly_halflife_days / 7 * per_day * b, b),
+                1.0 / (self.weekly_n[dow] + 4 * per_day),
+            )
+            target = xc / (self.level * self.daily[hour])
+            self.weekly[dow] = min(max(self.weekly[dow] + a_w * (target - self.weekly[dow]), 0.1), 10)
+            mean = sum(self.weekly) / 7
+            self.weekly = [v / mean for v in self.weekly]
+        # robust spread: EWMA of |log residual| clipped at 2.5 sigma, as a normal sigma
+        pois = 1.0 / (mu + 1.0)
+        sd_log = math.sqrt(self.phi + pois)
+        e = min(abs(math.log((x + 1.0) / (mu + 1.0))), 2.5 * sd_log)
+        a_p = max(_alpha(cfg.dispersion_halflife_days * DAY, b), 1.0 / (self.n + 10))
+        self.abs_res += a_p * (e - self.abs_res)
+        self.phi = max((1.2533 * self.abs_res) ** 2 - pois, cfg.min_dispersion)
+
+    def _evaluate(self, cur: BucketAgg, now: datetime) -> Assessment:
+        """The assessment of ``cur`` seen at ``now``, without changing any state."""
+        cfg = self.config
+        b = cfg.bucket_seconds
+        start = cur.epoch - cur.epoch % b
+        frac = min(max((_epoch(now) - start) / b, 0.0), 1.0)
+        mu_cur, lvl_cur = self.expected_at(start)
+        best = None
+        for k in cfg.windows():
+            if k > len(self.ring) + 1:
+                continue
+            obs, mu, lvl, neg, sc = cur.count, frac * mu_cur, frac * lvl_cur, cur.negative, cur.scored
+            for j in range(1, k + 1):
+                if j > len(self.ring):
+                    break
+                w = 1.0 if j < k else 1.0 - frac
+                c, m, ng, s = self.ring[-j]
+                obs, mu, neg, sc = obs + w * c, mu + w * m, neg + w * ng, sc + w * s
+            lvl = mu * lvl_cur / mu_cur
+            mu = max(mu, cfg.per_bucket(cfg.min_expected_per_minute))
+            scale = math.sqrt(self.phi + 1.0 / (mu + 1.0))
+            s = math.log((obs + 1.0) / (mu + 1.0)) / scale
+            if best is None or s > best[0]:
+                best = (s, k, obs, mu, lvl, neg, sc, scale)
+        assert best is not None
+        s, k, obs, mu, lvl, neg, sc, scale = best
+        s_nb = nb_log10_tail(obs, mu, self.phi)
+        s_thr = self.model_threshold()
+        warming = self.first is None or start - self.first < cfg.warmup_seconds
+        thr, beta = self.threshold()
+        self._beta = beta
+        ratio = obs / mu
+        volume_anomalous = (
+            not warming
+            and s >= thr
+            and s_nb >= s_thr
+            and ratio >= cfg.min_ratio
+            and obs - mu >= cfg.min_excess
+        )
+        reasons: list[str] = ["warming up"] if warming else []
+        if volume_anomalous:
+            reasons.append(
+                f"volume {obs:.0f} in {k * b // 60} min vs expected {mu:.1f} "
+                f"({ratio:.1f}x, surprise {s:.1f} >= {thr:.1f}, p={10**-s_nb:.1g})"
+            )
+        base = self.shares.share()
+        neg_p = share_test(neg, sc, base, cfg.negative_share_margin)
+        share = neg / sc if sc > 0 else 0.0
+        negative_shift = neg_p <= cfg.negative_alpha
+        if negative_shift:
+            reasons.append(f"negative share {share:.0%} vs baseline {base:.0%} (p={neg_p:.2g})")
+        fire = volume_anomalous and (cfg.volume_only or negative_shift)
+        score = 0.0 if warming else min(_logistic((s - thr) / beta), _logistic(s_nb - s_thr))
+        prev_w = 1.0 - frac
+        reach = cur.reach + prev_w * self.prev_extra[0]
+        sent = cur.sentiment_sum + prev_w * self.prev_extra[1]
+        cur_obs = cur.count + (prev_w * self.ring[-1][0] if self.ring else 0.0)
+        return Assessment(
+            bucket_start=_dt(start),
+            now=now,
+            elapsed_fraction=frac,
+            warming_up=warming,
+            window_seconds=k * b,
+            observed=obs,
+            expected=mu,
+            recent_expected=lvl,
+            seasonal_expected=mu,
+            ratio=ratio,
+            log_scale=scale,
+            surprise=s,
+            threshold=thr,
+            z=s,
+            p_value=10.0**-s_nb,
+            model_threshold=s_thr,
+            negative=neg,
+            scorable=sc,
+            negative_share=share,
+            baseline_negative_share=base,
+            negative_expected=base * sc,
+            negative_z=_z_of(neg_p),
+            share_z=(share - base) / math.sqrt(base * (1 - base) / max(sc, 1.0)),
+            negative_p_value=neg_p,
+            reach=reach,
+            mean_sentiment=sent / cur_obs if cur_obs > 0 else None,
+            volume_anomalous=volume_anomalous,
+            negative_shift=negative_shift,
+            fire=fire,
+            opens=False,
+            episode_start=self._episode_start(start) if fire else None,
+            score=score,
+            reasons=tuple(reasons),
+        )
+
+    def _episode_start(self, start: int) -> datetime:
+        """Earliest bucket of the unbroken run above mu + 2 sigma ending at ``start``."""
+        b = self.config.bucket_seconds
+        first = start
+        for j in range(1, len(self.ring) + 1):
+            c, m, _, _ = self.ring[-j]
+            if c <= m + 2.0 * math.sqrt(m + self.phi * m * m):
+                break
+            first = start - j * b
+        return _dt(first)
+
+    # -- persistence ---------------------------------------------------------------------
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-able state (bounded: a few hundred numbers whatever the history length)."""
+        return {
+            "v": STATE_VERSION,
+            "first": self.first,
+            "last": self.last,
+            "n": self.n,
+            "level": self.level,
+            "phi": self.phi,
+            "abs_res": self.abs_res,
+            "daily": self.daily,
+            "daily_n": self.daily_n,
+            "weekly": self.weekly,
+            "weekly_n": self.weekly_n,
+            "ring": self.ring,
+            "prev_extra": self.prev_extra,
+            "shares": self.shares.to_dict(),
+            "calib": self.calib.to_dict(),
+            "episode_open": self.episode_open,
+            "calm_since": self.calm_since,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any], config: DetectorConfig) -> MonitorModel:
+        """Restore a state written by :meth:`to_dict` (ValueError if from another version)."""
+        if data.get("v") != STATE_VERSION:
+            raise ValueError("unknown detector state version")
+        m = cls(config)
+        keys = ("first", "last", "n", "level", "phi", "abs_res", "episode_open", "calm_since")
+        for key in keys:
+            setattr(m, key, data[key])
+        m.daily, m.daily_n = list(data["daily"]), list(data["daily_n"])
+        m.weekly, m.weekly_n = list(data["weekly"]), list(data["weekly_n"])
+        m.ring = [list(r) for r in data["ring"]][-m.kmax :]
+        m.prev_extra = list(data["prev_extra"])
+        m.shares = ShareBaseline.from_dict(data["shares"])
+        m.calib = Calibrator.from_dict(data["calib"])
+        return m
+
+
+def _opened(a: Assessment) -> Assessment:
+    """The assessment marked as opening an incident."""
+    from dataclasses import replace
+
+    return replace(a, opens=True, reasons=(*a.reasons, "incident opens"))
+
+
+def rebuild(buckets: list[BucketAgg], config: DetectorConfig) -> MonitorModel:
+    """A model replayed from stored closed buckets (oldest first; gaps count as zero)."""
+    m = MonitorModel(config)
+    for bucket in sorted(buckets, key=lambda x: x.epoch):
+        m.update(bucket)
+    return m
 
 
 SEVERITY_RULES = """Points: magnitude observed/expected >= 5: 1, >= 10: 2, >= 20: 3;
