@@ -25,9 +25,9 @@ Model (every window is a duration, so it runs on 60 s production buckets and 300
   scorable mentions are significantly above baseline share + ``negative_share_margin``
   (exact binomial mid-p <= ``negative_alpha``).
 * **Fire** = volume anomalous and negative shift (volume alone in ``volume_only`` mode);
-  **opens** = fire while no episode is open. An episode closes after ``rearm_seconds`` in which
-  every closed bucket stayed below ``calm_fraction`` of the threshold, so one firestorm is one
-  alarm and a second clear spike an hour after the first calmed opens again.
+  **opens** = fire while no episode is open. An episode closes once no closed bucket has been
+  volume-anomalous for ``rearm_seconds``, so one firestorm is one alarm and a second clear
+  spike an hour after the first calmed opens again.
 """
 
 from __future__ import annotations
@@ -61,12 +61,13 @@ class DetectorConfig:
     warmup_z: float = 4.0  # surprise threshold floor while calibrating
     min_z: float = 2.0  # floor on the calibrated surprise threshold
     calibration_halflife_days: float = 30.0  # memory of the surprise-tail histogram
+    calibration_cap: float = 0.0  # hourly samples capped this many tail scales above threshold
     max_window_seconds: int = 3600  # longest sliding window (also 1 bucket and a quarter)
-    level_halflife_seconds: int = 12 * 3600  # memory of the robust level
-    seasonality: str = "daily+weekly"  # one of SEASONALITY
+    level_halflife_seconds: int = 3 * DAY  # memory of the robust level
+    seasonality: str = "none"  # one of SEASONALITY
     seasonal_halflife_days: float = 7.0  # memory of the hour-of-day profile
     weekly_halflife_days: float = 28.0  # memory of the day-of-week profile
-    dispersion_halflife_days: float = 3.0  # memory of the overdispersion estimate
+    dispersion_halflife_days: float = 30.0  # memory of the overdispersion estimate
     clip_sigmas: float = 3.0  # baseline updates are clipped at mu + this many sigmas
     min_dispersion: float = 0.01  # floor on the negative-binomial overdispersion phi
     min_expected_per_minute: float = 0.01  # floor on the expectation
@@ -76,8 +77,7 @@ class DetectorConfig:
     negative_alpha: float = 0.01  # exact binomial mid-p of that increase
     negative_halflife_seconds: int = DAY  # memory of the baseline negative share
     volume_only: bool = False  # counts only (NAB): fire on volume alone
-    rearm_seconds: int = 3600  # episode closes after this long calm
-    calm_fraction: float = 0.5  # calm: surprise below this fraction of the threshold
+    rearm_seconds: int = 3600  # an episode closes once nothing was anomalous for this long
 
     def __post_init__(self) -> None:
         """Reject settings the model cannot honour (ValueError names the field)."""
@@ -105,7 +105,14 @@ class DetectorConfig:
         ):
             if getattr(self, name) <= 0:
                 raise ValueError(f"{name} must be positive")
-        for name in ("warmup_seconds", "calibration_seconds", "warmup_z", "min_z", "min_excess"):
+        for name in (
+            "warmup_seconds",
+            "calibration_seconds",
+            "calibration_cap",
+            "warmup_z",
+            "min_z",
+            "min_excess",
+        ):
             if getattr(self, name) < 0:
                 raise ValueError(f"{name} must be non-negative")
         if not 0 <= self.negative_share_margin < 1:
@@ -114,8 +121,6 @@ class DetectorConfig:
             raise ValueError("negative_alpha must be in (0, 1)")
         if self.seasonality not in SEASONALITY:
             raise ValueError(f"seasonality must be one of {', '.join(SEASONALITY)}")
-        if not 0 < self.calm_fraction <= 1:
-            raise ValueError("calm_fraction must be in (0, 1]")
 
     def per_bucket(self, per_minute: float) -> float:
         """Scale a per-minute rate to one bucket."""
@@ -274,8 +279,7 @@ class MonitorModel:
         """Assess the current (possibly partial) bucket at ``now``; may open an episode."""
         a = self._evaluate(current, now)
         if a.fire and not self.episode_open:
-            self.episode_open = True
-            self.calm_since = None
+            self.episode_open, self.calm_since = True, None
             a = _opened(a)
         return a
 
@@ -301,20 +305,18 @@ class MonitorModel:
             self.first = start
         a = self._evaluate(bucket, _dt(start + b))
         opened = False
-        if self.episode_open:
-            calm = a.surprise < cfg.calm_fraction * a.threshold and not a.volume_anomalous
-            if not calm:
-                self.calm_since = None
-            else:
-                self.calm_since = self.calm_since if self.calm_since is not None else start + b
-                if start + b - self.calm_since >= cfg.rearm_seconds:
-                    self.episode_open = False
-                    self.calm_since = None
-        elif a.fire:
-            self.episode_open, self.calm_since, opened = True, None, True
+        if a.volume_anomalous:
+            self.calm_since = None
+        elif self.calm_since is None:
+            self.calm_since = start + b
+        if self.episode_open and self.calm_since is not None:
+            if start + b - self.calm_since >= cfg.rearm_seconds:
+                self.episode_open = False
+        if a.fire and not self.episode_open:
+            self.episode_open, opened = True, True
             a = _opened(a)
         if not a.warming_up:
-            cap = a.threshold + CAP_BETAS * self._beta
+            cap = a.threshold + cfg.calibration_cap * self._beta
             self.calib.observe(
                 start, a.surprise, self.episode_open, cap, cfg.calibration_halflife_days
             )
@@ -343,23 +345,25 @@ class MonitorModel:
         a_l = max(_alpha(cfg.level_halflife_seconds, b), 1.0 / (self.n + 1))
         self.level += a_l * (xc / season - self.level)
         if self.level > 0 and cfg.seasonality != "none":
+            # profiles learn in the log domain from ratios clipped to [1/3, 3]: a spike moves
+            # its hour's factor by a bounded step, and small counts cannot swing it to zero
             self.daily_n[hour] += 1
             a_d = max(_alpha(cfg.seasonal_halflife_days * 3600, b), 1.0 / (self.daily_n[hour] + 4))
-            target = xc / (self.level * self.weekly[dow])
-            self.daily[hour] = min(max(self.daily[hour] + a_d * (target - self.daily[hour]), 0.02), 50)
+            ratio = (xc + 0.5) / (self.level * season + 0.5)
+            step = math.log(min(max(ratio, 1 / 3), 3.0))
+            self.daily[hour] = min(max(self.daily[hour] * math.exp(a_d * step), 0.02), 50.0)
             mean = sum(self.daily) / 24
             self.daily = [v / mean for v in self.daily]
-        if self.level > 0 and cfg.seasonality == "daily+weekly":
-            self.weekly_n[dow] += 1
-            per_day = DAY / b
-            a_w = max(
-                _alpha(cfg.weekly_halflife_days / 7 * per_day * b, b),
-                1.0 / (self.weekly_n[dow] + 4 * per_day),
-            )
-            target = xc / (self.level * self.daily[hour])
-            self.weekly[dow] = min(max(self.weekly[dow] + a_w * (target - self.weekly[dow]), 0.1), 10)
-            mean = sum(self.weekly) / 7
-            self.weekly = [v / mean for v in self.weekly]
+            if cfg.seasonality == "daily+weekly":
+                self.weekly_n[dow] += 1
+                per_day = DAY / b
+                a_w = max(
+                    _alpha(cfg.weekly_halflife_days / 7 * per_day * b, b),
+                    1.0 / (self.weekly_n[dow] + 4 * per_day),
+                )
+                self.weekly[dow] = min(max(self.weekly[dow] * math.exp(a_w * step), 0.1), 10.0)
+                mean = sum(self.weekly) / 7
+                self.weekly = [v / mean for v in self.weekly]
         # robust spread: EWMA of |log residual| clipped at 2.5 sigma, as a normal sigma
         pois = 1.0 / (mu + 1.0)
         sd_log = math.sqrt(self.phi + pois)
@@ -376,24 +380,29 @@ class MonitorModel:
         frac = min(max((_epoch(now) - start) / b, 0.0), 1.0)
         mu_cur, lvl_cur = self.expected_at(start)
         best = None
+        best_neg = (2.0, 0.0, 0.0)  # (mid-p, negatives, scorable) of the most negative window
+        base = self.shares.share()
         for k in cfg.windows():
             if k > len(self.ring) + 1:
                 continue
-            obs, mu, lvl, neg, sc = cur.count, frac * mu_cur, frac * lvl_cur, cur.negative, cur.scored
-            for j in range(1, k + 1):
-                if j > len(self.ring):
-                    break
+            obs, mu, neg, sc = cur.count, frac * mu_cur, cur.negative, cur.scored
+            for j in range(1, min(k, len(self.ring)) + 1):
                 w = 1.0 if j < k else 1.0 - frac
-                c, m, ng, s = self.ring[-j]
-                obs, mu, neg, sc = obs + w * c, mu + w * m, neg + w * ng, sc + w * s
+                c, m, ng, s_ = self.ring[-j]
+                obs, mu, neg, sc = obs + w * c, mu + w * m, neg + w * ng, sc + w * s_
             lvl = mu * lvl_cur / mu_cur
             mu = max(mu, cfg.per_bucket(cfg.min_expected_per_minute))
             scale = math.sqrt(self.phi + 1.0 / (mu + 1.0))
             s = math.log((obs + 1.0) / (mu + 1.0)) / scale
             if best is None or s > best[0]:
-                best = (s, k, obs, mu, lvl, neg, sc, scale)
+                best = (s, k, obs, mu, lvl, scale)
+            neg_p = share_test(neg, sc, base, cfg.negative_share_margin)
+            if neg_p < best_neg[0]:
+                best_neg = (neg_p, neg, sc)
         assert best is not None
-        s, k, obs, mu, lvl, neg, sc, scale = best
+        s, k, obs, mu, lvl, scale = best
+        neg_p, neg, sc = best_neg
+        neg_p = min(1.0, neg_p * len(cfg.windows()))  # Bonferroni over the windows tried
         s_nb = nb_log10_tail(obs, mu, self.phi)
         s_thr = self.model_threshold()
         warming = self.first is None or start - self.first < cfg.warmup_seconds
@@ -413,8 +422,6 @@ class MonitorModel:
                 f"volume {obs:.0f} in {k * b // 60} min vs expected {mu:.1f} "
                 f"({ratio:.1f}x, surprise {s:.1f} >= {thr:.1f}, p={10**-s_nb:.1g})"
             )
-        base = self.shares.share()
-        neg_p = share_test(neg, sc, base, cfg.negative_share_margin)
         share = neg / sc if sc > 0 else 0.0
         negative_shift = neg_p <= cfg.negative_alpha
         if negative_shift:
