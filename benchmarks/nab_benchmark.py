@@ -59,7 +59,9 @@ def main() -> None:
     print(f"fixed default: {fmt(ours)}  windows {hit}/{total}, outside {fps}")
     for s, a in zip(series, alarms, strict=True):
         sc, (h, t, f) = score_files([s], [a], args.data), counts([s], [a])
-        lines.append(f"| {s.key} | " + " | ".join(f"{sc[p]:.2f}" for p in PROFILES) + f" | {h}/{t} | {f} |")
+        lines.append(
+            f"| {s.key} | " + " | ".join(f"{sc[p]:.2f}" for p in PROFILES) + f" | {h}/{t} | {f} |"
+        )
         print(f"  {s.key:40} {fmt(sc)}  {h}/{t}, outside {f}")
     print(f"{REFERENCE} swept: " + " / ".join(f"{ref[p]['score']:.2f}" for p in PROFILES))
     if args.budgets:
@@ -74,7 +76,9 @@ def main() -> None:
             al = [detect(s, None, {"false_pages_per_30_days": b}) for s in series]
             sc, (h, t, f) = score_files(series, al, args.data), counts(series, al)
             print(f"  budget {b:g}: {fmt(sc)}  {h}/{t}, outside {f}")
-            lines.append(f"| {b:g} | " + " | ".join(f"{sc[p]:.2f}" for p in PROFILES) + f" | {h}/{t} | {f} |")
+            lines.append(
+                f"| {b:g} | " + " | ".join(f"{sc[p]:.2f}" for p in PROFILES) + f" | {h}/{t} | {f} |"
+            )
     print(f"{time.monotonic() - t0:.1f} s")
     args.results.parent.mkdir(parents=True, exist_ok=True)
     args.results.write_text("\n".join(lines) + "\n")

@@ -1,9 +1,9 @@
-"""(b) Leave one series out: every setting chosen from data is chosen on five series, scored on the sixth.
+"""(b) Leave one series out: settings chosen from data on five series, scored on the sixth.
 
 The candidate grid spans the model's data-chosen settings (level memory, seasonality,
-dispersion memory, calibration cap); the false-page budget stays at its product default. For each held-out
-series the configuration with the best pooled standard score on the other five is applied to
-it. The six held-out alarm sets are also pooled and scored together (comparable with (a)).
+dispersion memory, calibration cap); the false-page budget stays at its product default. For
+each held-out series the configuration with the best pooled standard score on the other five
+is applied to it. The six held-out alarm sets are also pooled and scored together (comparable with (a)).
 
     python benchmarks/nab_loo.py [--data ../shared/data/nab]
 """
@@ -22,7 +22,7 @@ from nab_score import PROFILES
 
 GRID: dict[str, list[Any]] = {
     "level_halflife_seconds": [6 * 3600, 24 * 3600, 72 * 3600],
-    "seasonality": ["none", "daily+weekly"],
+    "seasonality": ["none", "daily", "daily+weekly"],
     "dispersion_halflife_days": [3.0, 30.0],
     "calibration_cap": [0.0, 2.0],
 }
@@ -61,15 +61,19 @@ def main() -> None:
         others = [j for j in range(len(SERIES)) if j != k]
         best = max(
             range(len(cands)),
-            key=lambda i: score_files([data[SERIES[j]] for j in others], [alarms[i][j] for j in others])[
-                "standard"
-            ],
+            key=lambda i: score_files(
+                [data[SERIES[j]] for j in others], [alarms[i][j] for j in others]
+            )["standard"],
         )
         s, a = data[name], alarms[best][k]
         sc, (h, t, _) = score_files([s], [a]), counts([s], [a])
         label = ", ".join(f"{key}={v}" for key, v in cands[best].items())
         print(f"{name:5} {fmt(sc)}  {h}/{t}  chosen: {label}")
-        lines.append(f"| {name} | {label} | " + " | ".join(f"{sc[p]:.2f}" for p in PROFILES) + f" | {h}/{t} |")
+        lines.append(
+            f"| {name} | {label} | "
+            + " | ".join(f"{sc[p]:.2f}" for p in PROFILES)
+            + f" | {h}/{t} |"
+        )
         held_series.append(s)
         held_alarms.append(a)
     per = [score_files([s], [a]) for s, a in zip(held_series, held_alarms, strict=True)]
@@ -78,9 +82,14 @@ def main() -> None:
     h, t, f = counts(held_series, held_alarms)
     lines.append("| mean of the six | | " + " | ".join(f"{mean[p]:.2f}" for p in PROFILES) + " | |")
     lines.append(
-        "| six held-out results pooled | | " + " | ".join(f"{pooled[p]:.2f}" for p in PROFILES) + f" | {h}/{t} |"
+        "| six held-out results pooled | | "
+        + " | ".join(f"{pooled[p]:.2f}" for p in PROFILES)
+        + f" | {h}/{t} |"
     )
-    print(f"mean {fmt(mean)}; pooled {fmt(pooled)} {h}/{t}, outside {f}; {time.monotonic() - t0:.0f} s")
+    print(
+        f"mean {fmt(mean)}; pooled {fmt(pooled)} {h}/{t}, outside {f}; "
+        f"{time.monotonic() - t0:.0f} s"
+    )
     args.results.parent.mkdir(parents=True, exist_ok=True)
     args.results.write_text("\n".join(lines) + "\n")
 

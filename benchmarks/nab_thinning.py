@@ -26,7 +26,9 @@ def _run(args: tuple[Path, int, int]) -> tuple[int, int, dict[str, float], tuple
     data_dir, div, seed = args
     data = load(data_dir)
     series = [data[n] for n in SERIES]
-    alarms = [detect(s, thin(s.values, 1.0 / div, seed + 1000 * k), {}) for k, s in enumerate(series)]
+    alarms = [
+        detect(s, thin(s.values, 1.0 / div, seed + 1000 * k), {}) for k, s in enumerate(series)
+    ]
     return div, seed, score_files(series, alarms, data_dir), counts(series, alarms)
 
 
@@ -45,7 +47,11 @@ def main() -> None:
         "| --- | --- | --- | --- | --- | --- | --- |",
     ]
     for div, seed, sc, (h, t, f) in results:
-        lines.append(f"| 1/{div} | {seed} | " + " | ".join(f"{sc[p]:.2f}" for p in PROFILES) + f" | {h}/{t} | {f} |")
+        lines.append(
+            f"| 1/{div} | {seed} | "
+            + " | ".join(f"{sc[p]:.2f}" for p in PROFILES)
+            + f" | {h}/{t} | {f} |"
+        )
     for div in FRACTIONS:
         rows = [r for r in results if r[0] == div]
         mean = {p: sum(r[2][p] for r in rows) / len(rows) for p in PROFILES}
@@ -53,9 +59,13 @@ def main() -> None:
         hits = sum(r[3][0] for r in rows) / len(rows)
         fps = sum(r[3][2] for r in rows) / len(rows)
         text = " / ".join(f"{mean[p]:.2f}" for p in PROFILES)
-        print(f"1/{div}: mean {text} (worst seed standard {lo:.2f}); {hits:.1f}/18 windows, {fps:.1f} outside")
+        print(
+            f"1/{div}: mean {text} (worst seed standard {lo:.2f}); "
+            f"{hits:.1f}/18 windows, {fps:.1f} outside"
+        )
         lines.append(
-            f"| **1/{div} mean** | 0-4 | " + " | ".join(f"**{mean[p]:.2f}**" for p in PROFILES)
+            f"| **1/{div} mean** | 0-4 | "
+            + " | ".join(f"**{mean[p]:.2f}**" for p in PROFILES)
             + f" | {hits:.1f}/18 | {fps:.1f} |"
         )
     print(f"{time.monotonic() - t0:.0f} s")

@@ -96,7 +96,9 @@ def run(buckets: list[BucketAgg], config: DetectorConfig, live: range) -> list[d
         if i in live:
             for k in range(1, 6):
                 f = k / 6
-                part = BucketAgg(b.start, round(b.count * f), round(b.negative * f), 0, 0, round(b.scored * f))
+                part = BucketAgg(
+                    b.start, round(b.count * f), round(b.negative * f), 0, 0, round(b.scored * f)
+                )
                 if model.assess(b.start + timedelta(seconds=60 * f), part).opens:
                     opened.append(b.start + timedelta(seconds=60 * f))
         if model.update(b).opens:
@@ -107,7 +109,9 @@ def run(buckets: list[BucketAgg], config: DetectorConfig, live: range) -> list[d
 def main() -> None:
     """Entry point."""
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--results", type=Path, default=ROOT / "benchmarks" / "results" / "synthetic.md")
+    ap.add_argument(
+        "--results", type=Path, default=ROOT / "benchmarks" / "results" / "synthetic.md"
+    )
     args = ap.parse_args()
     t0 = time.monotonic()
     cfg = DetectorConfig()
@@ -126,8 +130,12 @@ def main() -> None:
             ok = len(opened) == want and all(x >= 0 for x in late)
             ok_all &= ok
             lat = f"{late[0]:.0f} s" if late and want else "-"
-            lines.append(f"| {rate:g} | {name} | {want} | {len(opened)} | {lat} | {'yes' if ok else 'NO'} |")
-            print(f"{rate:6g} {name:22} want {want} got {len(opened)} {lat} {'ok' if ok else 'FAIL'}")
+            lines.append(
+                f"| {rate:g} | {name} | {want} | {len(opened)} | {lat} | {'yes' if ok else 'NO'} |"
+            )
+            print(
+                f"{rate:6g} {name:22} want {want} got {len(opened)} {lat} {'ok' if ok else 'FAIL'}"
+            )
         b = stream(rate, 28 * DAY_MIN, [], 0.2, seed=100 * si + 99)
         model = MonitorModel(cfg)
         pages = [i for i, x in enumerate(b) if model.update(x).opens]
@@ -135,9 +143,12 @@ def main() -> None:
         ok = len(late_pages) <= 1
         ok_all &= ok
         lines.append(
-            f"| {rate:g} | normal_cycle (days 15-28; all 28 days) | <= 1 | {len(late_pages)} ({len(pages)}) | - | {'yes' if ok else 'NO'} |"
+            f"| {rate:g} | normal_cycle (days 15-28; all 28 days) | <= 1 | "
+            f"{len(late_pages)} ({len(pages)}) | - | {'yes' if ok else 'NO'} |"
         )
-        print(f"{rate:6g} {'normal_cycle':22} pages days 15-28: {len(late_pages)}, all: {len(pages)}")
+        print(
+            f"{rate:6g} {'normal_cycle':22} pages days 15-28: {len(late_pages)}, all: {len(pages)}"
+        )
     print(f"all as expected: {ok_all}; {time.monotonic() - t0:.0f} s")
     args.results.parent.mkdir(parents=True, exist_ok=True)
     args.results.write_text("\n".join(lines) + "\n")

@@ -10,7 +10,6 @@ below the quantile the count model implies if it were exactly right (``log10(loo
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 from service.detection.stats import exp_tail_threshold
@@ -37,7 +36,9 @@ class Calibrator:
         self.fit: tuple[float, float] | None = None  # (level, beta) at the cached rate
         self.rate = 0.0
 
-    def observe(self, start: int, surprise: float, in_episode: bool, cap: float, halflife: float) -> None:
+    def observe(
+        self, start: int, surprise: float, in_episode: bool, cap: float, halflife: float
+    ) -> None:
         """Add one closed bucket's surprise, capped at ``cap``.
 
         Declustering: the hours of an open episode add nothing; the episode's maximum counts
