@@ -3,7 +3,8 @@
 The candidate grid spans the model's data-chosen settings (level memory, seasonality,
 dispersion memory, calibration cap); the false-page budget stays at its product default. For
 each held-out series the configuration with the best pooled standard score on the other five
-is applied to it. The six held-out alarm sets are also pooled and scored together (comparable with (a)).
+is applied to it. The six held-out alarm sets are also pooled and scored together (comparable
+with (a)).
 
     python benchmarks/nab_loo.py [--data ../shared/data/nab]
 """

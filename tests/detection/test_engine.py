@@ -123,7 +123,7 @@ def test_praise_launch_surge_does_not_page() -> None:
     b = stream(EVENT + 120, 20.0, amplitude=0.3, events=((EVENT, 60, 8.0, 0.03),), seed=5)
     model = MonitorModel(CFG)
     volume = []
-    for i, x in enumerate(b):
+    for x in b:
         a = model.update(x)
         assert not a.opens
         volume.append(a.volume_anomalous)
