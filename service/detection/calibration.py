@@ -20,6 +20,7 @@ BINS = 300  # 0 .. 30; larger surprises go in the last bin
 EDGES = [i * BIN for i in range(BINS + 1)]
 MIN_BLOCKS = 24.0  # decayed hours of history before the tail fit is trusted
 TAIL_FRACTION = 0.03  # the fitted tail holds at least this share of the hours
+GPD = False  # also fit the GPD shape (SPOT); measured, not adopted (docs/detection.md)
 DEFAULT_BETA = 0.5  # tail scale used before a fit exists
 MIN_BETA = 0.1
 
@@ -80,7 +81,7 @@ class Calibrator:
             return floor, DEFAULT_BETA
         if self.fit is None or self.rate != q:
             dense = [self.hist.get(i, 0.0) for i in range(BINS)]
-            self.fit = exp_tail_threshold(EDGES, dense, q, max(8.0, TAIL_FRACTION * n))
+            self.fit = exp_tail_threshold(EDGES, dense, q, max(8.0, TAIL_FRACTION * n), GPD)
             self.rate = q
         if self.fit is None:
             return floor, DEFAULT_BETA

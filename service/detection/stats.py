@@ -68,20 +68,26 @@ def binom_midp_upper(k: float, n: float, p: float) -> float:
 
 
 def exp_tail_threshold(
-    edges: Sequence[float], hist: Sequence[float], rate: float, min_tail: float = 8.0
+    edges: Sequence[float],
+    hist: Sequence[float],
+    rate: float,
+    min_tail: float = 8.0,
+    gpd: bool = False,
 ) -> tuple[float, float] | None:
     """Level exceeded with probability ``rate`` per sample, from a binned sample's upper tail.
 
     Peaks-over-threshold with an exponential (GPD shape 0) tail: pick the highest bin edge
     ``u`` with at least ``min_tail`` weight above it, estimate the scale ``beta`` as the mean
     excess over ``u`` and extrapolate ``u + beta ln(P(S > u) / rate)``. Returns
-    ``(level, beta)``, or None when the sample is too small.
+    ``(level, beta)``, or None when the sample is too small. With ``gpd`` the shape is also
+    fitted (method of moments, clipped to [-0.3, 0.5]), as in SPOT; kept for comparison.
     """
     n = sum(hist)
     if n <= 0:
         return None
     above = 0.0
     excess = 0.0
+    square = 0.0
     width = edges[1] - edges[0]
     for i in range(len(hist) - 1, -1, -1):
         w = hist[i]
@@ -90,8 +96,16 @@ def exp_tail_threshold(
         mid = edges[i] + 0.5 * width
         above += w
         excess += w * mid
+        square += w * mid * mid
         if above >= min_tail and above / n >= rate and i > 0:
             u = edges[i]
-            beta = max(excess / above - u, 0.25 * width)
-            return u + beta * math.log(above / n / rate), beta
+            m1 = max(excess / above - u, 0.25 * width)
+            if gpd:
+                var = max(square / above - (excess / above) ** 2, 1e-9)
+                xi = min(max(0.5 * (1.0 - m1 * m1 / var), -0.3), 0.5)
+                sigma = m1 * (1.0 - xi)
+                if abs(xi) > 1e-6:
+                    return u + sigma / xi * ((above / n / rate) ** xi - 1.0), sigma
+                return u + sigma * math.log(above / n / rate), sigma
+            return u + m1 * math.log(above / n / rate), m1
     return None
