@@ -1,33 +1,36 @@
 """Pure detection engine: is a monitor's mention volume spiking, and is it turning negative?
 
-No Flask, Redis or database here. Each monitor has one :class:`MonitorModel`, a small
-serialisable state updated once per closed bucket (:meth:`MonitorModel.update`) and asked
-about the current, partially filled bucket (:meth:`MonitorModel.assess`). Its size does not
-grow with history; :func:`rebuild` recreates it from stored buckets when it is lost.
+No Flask, Redis or database here. Each monitor has one :class:`MonitorModel`
+(``service.detection.model``): a small JSON-able state updated once per closed bucket
+(:meth:`MonitorModel.update`) and asked about the current, partially filled bucket
+(:meth:`MonitorModel.assess`). Its size does not grow with history (about 4 KB at 60 s
+buckets); :func:`rebuild` recreates it from stored buckets when it is lost. Settings:
+:class:`DetectorConfig` (``service.detection.settings``). Full description and measurements:
+``docs/detection.md``.
 
 Model (every window is a duration, so it runs on 60 s production buckets and 300 s NAB rows):
 
-* **Expected volume** ``mu = level x daily[hour] x weekly[weekday]``: a robust exponentially
-  weighted level (updates clipped at ``clip_sigmas`` so a spike barely moves it) times
-  multiplicative hour-of-day and day-of-week profiles learnt the same way.
-* **Surprise** ``s = -log10 P(X >= observed)`` under a negative binomial with mean ``mu`` and
-  the monitor's own overdispersion ``phi`` (learnt from clipped log residuals), over sliding
-  windows of one bucket, a quarter of ``max_window_seconds`` and all of it; ``s`` is the
-  largest. Poisson-exact for small brands, ratio-like for large ones.
-* **Calibration** (:mod:`service.detection.calibration`): hourly maxima of ``s`` go into a
-  decayed histogram; an exponential peaks-over-threshold tail fit gives the level exceeded
-  ``false_pages_per_30_days`` times per 30 days. The threshold is never below the level the
-  count model itself implies for that budget, and until ``calibration_seconds`` of history it
-  is that level plus ``warmup_margin``.
-* **Volume anomalous**: ``s >= threshold``, ``observed >= min_ratio x expected`` and at least
-  ``min_excess`` mentions above it (floors that scale with the monitor's level).
-* **Negative shift** (:mod:`service.detection.negativity`): the window's negatives among its
-  scorable mentions are significantly above baseline share + ``negative_share_margin``
-  (exact binomial mid-p <= ``negative_alpha``).
+* **Expected** ``mu = level x daily[hour]``: a robust exponentially weighted level (updates
+  clipped at ``clip_sigmas``, so a spike barely moves it) times an hour-of-day profile learnt in
+  the log domain (``seasonality``: none, daily, daily+weekly).
+* **Surprise** of a sliding window (one bucket, a quarter of ``max_window_seconds``, all of
+  it; the largest wins): ``ln((obs + 1) / (mu + 1)) / sqrt(phi + 1 / (mu + 1))``, a count-model
+  z with the monitor's own overdispersion ``phi`` (robust, from clipped log residuals).
+* **Calibration** (``service.detection.calibration``): hourly maxima of the surprise go into a
+  decayed histogram; an exponential peaks-over-threshold fit gives the level crossed
+  ``false_pages_per_30_days`` times per 30 days. An episode counts once, at the threshold.
+  Floors: ``min_z``, and ``warmup_z`` during the first ``calibration_seconds``.
+* **Volume anomalous**: surprise >= threshold, the negative-binomial tail probability is below
+  what the budget allows if the count model were exact, ``observed >= min_ratio x expected``
+  and ``observed - expected >= min_excess`` (floors that scale with the monitor's level).
+* **Negative shift** (``service.detection.negativity``): in the most negative window, the
+  negatives among scorable mentions are significantly above baseline share +
+  ``negative_share_margin`` (exact binomial mid-p, Bonferroni over the windows, <=
+  ``negative_alpha``).
 * **Fire** = volume anomalous and negative shift (volume alone in ``volume_only`` mode);
   **opens** = fire while no episode is open. An episode closes once no closed bucket has been
-  volume-anomalous for ``rearm_seconds``, so one firestorm is one alarm and a second clear
-  spike an hour after the first calmed opens again.
+  volume-anomalous for ``rearm_seconds``: one firestorm is one alarm, and a second clear spike
+  an hour after the first calmed opens again.
 """
 
 from __future__ import annotations
