@@ -21,7 +21,7 @@ class DetectorConfig:
     false_pages_per_30_days: float = 1.0  # THE sensitivity: tolerated false pages per 30 days
     warmup_seconds: int = DAY  # no verdict until this much history is known
     calibration_seconds: int = 3 * DAY  # until this much history the threshold is >= warmup_z
-    warmup_z: float = 4.0  # surprise threshold floor while calibrating
+    warmup_z: float = 3.5  # surprise threshold floor while calibrating
     min_z: float = 2.0  # floor on the calibrated surprise threshold
     calibration_halflife_days: float = 30.0  # memory of the surprise-tail histogram
     calibration_cap: float = 0.0  # hourly samples capped this many tail scales above threshold
