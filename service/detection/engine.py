@@ -39,7 +39,7 @@ from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 
-from service.detection.model import STATE_VERSION, MonitorModel, rebuild
+from service.detection.model import STATE_VERSION, MonitorModel, config_fingerprint, rebuild
 from service.detection.settings import (
     DAY,
     SEASONALITY,
@@ -67,6 +67,7 @@ __all__ = [
     "REBUILD_SECONDS",
     "assess",
     "bucket_start",
+    "config_fingerprint",
     "rebuild",
     "required_bucket_starts",
     "severity",

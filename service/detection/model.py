@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import math
-from dataclasses import replace
+import zlib
+from dataclasses import astuple, replace
 from datetime import datetime
 from typing import Any
 
@@ -280,6 +281,7 @@ class MonitorModel:
         """JSON-able state (bounded: a few hundred numbers whatever the history length)."""
         return {
             "v": STATE_VERSION,
+            "config": config_fingerprint(self.config),
             "first": self.first,
             "last": self.last,
             "n": self.n,
@@ -300,9 +302,15 @@ class MonitorModel:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any], config: DetectorConfig) -> MonitorModel:
-        """Restore a state written by :meth:`to_dict` (ValueError if from another version)."""
+        """Restore a state written by :meth:`to_dict`.
+
+        ValueError if it was written by another state version or under other settings: the
+        caller then rebuilds from buckets.
+        """
         if data.get("v") != STATE_VERSION:
             raise ValueError("unknown detector state version")
+        if data.get("config") != config_fingerprint(config):
+            raise ValueError("detector state was built with other settings")
         m = cls(config)
         keys = ("first", "last", "n", "level", "phi", "abs_res", "episode_open", "calm_since")
         for key in keys:
@@ -314,6 +322,11 @@ class MonitorModel:
         m.shares = ShareBaseline.from_dict(data["shares"])
         m.calib = Calibrator.from_dict(data["calib"])
         return m
+
+
+def config_fingerprint(config: DetectorConfig) -> int:
+    """A short checksum of every setting (states are only valid for the settings they used)."""
+    return zlib.crc32(repr(astuple(config)).encode())
 
 
 def _opened(a: Assessment) -> Assessment:

@@ -174,6 +174,8 @@ def test_state_round_trips_through_json_and_rebuild_equals_incremental() -> None
     assert rebuild(b, CFG).to_dict() == incremental.to_dict()
     with pytest.raises(ValueError):
         MonitorModel.from_dict({**state, "v": 999}, CFG)
+    with pytest.raises(ValueError):  # a state is only valid for the settings it was built with
+        MonitorModel.from_dict(state, replace(CFG, false_pages_per_30_days=2.0))
 
 
 def test_state_size_does_not_grow_with_history() -> None:
