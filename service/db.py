@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -14,6 +15,8 @@ from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
 from service.config import SETTINGS_KEY
+
+log = logging.getLogger(__name__)
 
 NAMING = {
     "ix": "ix_%(column_0_label)s",
@@ -152,3 +155,25 @@ class Database:
     def dispose(self) -> None:
         """Close the current app's pooled connections (after fork, at shutdown)."""
         self.engine.dispose()
+
+
+_CALLBACKS = "after_commit_callbacks"
+
+
+def after_commit(session: Session, callback: Callable[[], object]) -> None:
+    """Run `callback` once `session` commits (dropped if it rolls back)."""
+    session.info.setdefault(_CALLBACKS, []).append(callback)
+
+
+@event.listens_for(Session, "after_commit")
+def _run_after_commit(session: Session) -> None:
+    for callback in session.info.pop(_CALLBACKS, []):
+        try:
+            callback()
+        except Exception:  # noqa: BLE001 - the commit happened; the callback's owner repairs
+            log.exception("an after-commit step failed")
+
+
+@event.listens_for(Session, "after_rollback")
+def _drop_after_commit(session: Session) -> None:
+    session.info.pop(_CALLBACKS, None)

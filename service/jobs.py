@@ -18,9 +18,9 @@ from typing import Any
 from flask import current_app
 from rq import Retry
 from rq.exceptions import DuplicateJobError
-from sqlalchemy import event
 from sqlalchemy.orm import Session
 
+from service.db import after_commit as run_after_commit
 from service.extensions import redis
 from service.queues import QueueName, queue
 
@@ -99,19 +99,11 @@ def after_commit(
 ) -> None:
     """Enqueue `request` when `session` commits; dropped if it rolls back."""
     deferred = Deferred(request, job_id=job_id, delay_seconds=delay_seconds)
-    session.info.setdefault("deferred_jobs", []).append(deferred)
+    run_after_commit(session, lambda: _enqueue_or_log(deferred))
 
 
-@event.listens_for(Session, "after_commit")
-def _flush_jobs(session: Session) -> None:
-    jobs: list[Deferred] = session.info.pop("deferred_jobs", [])
-    for job in jobs:
-        try:
-            enqueue_now(job.request, job_id=job.job_id, delay_seconds=job.delay_seconds)
-        except Exception:  # noqa: BLE001 - the reconciler re-enqueues from the database
-            log.exception("could not enqueue %r; the reconciler will retry", job.request)
-
-
-@event.listens_for(Session, "after_rollback")
-def _drop_jobs(session: Session) -> None:
-    session.info.pop("deferred_jobs", None)
+def _enqueue_or_log(job: Deferred) -> None:
+    try:
+        enqueue_now(job.request, job_id=job.job_id, delay_seconds=job.delay_seconds)
+    except Exception:  # noqa: BLE001 - the reconciler re-enqueues from the database
+        log.exception("could not enqueue %r; the reconciler will retry", job.request)

@@ -1,10 +1,11 @@
 """Causal replay of NAB-format CSVs (``timestamp,value``) through the detection engine.
 
-Each row is one closed bucket. Row i is assessed at the moment its bucket closes, with only
-rows before it as history (exactly the buckets :func:`history_offsets` names), through the
-same :func:`assess` + :class:`EpisodeTracker` path the service uses. Output per input file
-(same name, in ``out_dir``): ``timestamp,anomaly_score,alarm`` where ``alarm`` is 1 exactly
-where an incident would open.
+Each row is one closed bucket, folded into a fresh :class:`MonitorModel` with
+:meth:`MonitorModel.update`: row i is assessed when its bucket closes, with only rows before it
+in the state, through the same episode rule the service uses. Output per input file (same
+name, in ``out_dir``): ``timestamp,anomaly_score,alarm``. ``anomaly_score`` is monotone in the
+calibrated surprise (0.5 at the monitor's threshold), ``alarm`` is 1 exactly where an incident
+would open.
 """
 
 from __future__ import annotations
@@ -12,15 +13,10 @@ from __future__ import annotations
 import csv
 import dataclasses
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 
-from service.detection.engine import (
-    BucketAgg,
-    DetectorConfig,
-    EpisodeTracker,
-    assess,
-)
+from service.detection.engine import BucketAgg, DetectorConfig, MonitorModel
 
 TS_FORMAT = "%Y-%m-%d %H:%M:%S"
 
@@ -49,16 +45,10 @@ def replay(
     rows: list[tuple[str, datetime, float]], config: DetectorConfig
 ) -> Iterator[tuple[str, float, int]]:
     """Yield ``(timestamp, score, alarm)`` per row, assessing each row when it closes."""
-    by_epoch: dict[int, BucketAgg] = {}
-    tracker = EpisodeTracker(config)
-    step = timedelta(seconds=config.bucket_seconds)
-    start = rows[0][1] if rows else None
+    model = MonitorModel(config)
     for raw, ts, value in rows:
-        cur = BucketAgg(start=ts, count=value)
-        a = assess(by_epoch, cur, ts + step, config, data_start=start)
-        alarm = tracker.step(a)
-        by_epoch[cur.epoch] = cur
-        yield raw, a.score, int(alarm)
+        a = model.update(BucketAgg(start=ts, count=value))
+        yield raw, a.score, int(a.opens)
 
 
 def backtest_files(

@@ -24,13 +24,14 @@ local first = tonumber(redis.call('GET', prefix .. ':first') or '-1')
 local n = 0
 for line in string.gmatch(ARGV[4], '[^\n]+') do
   local f, pos0 = {}, 1
-  for k = 1, 8 do
+  for k = 1, 10 do
     local tab = string.find(line, '\t', pos0, true)
     f[k] = string.sub(line, pos0, tab - 1)
     pos0 = tab + 1
   end
   local hour, member, bucket, neg, pos = f[1], f[2], f[3], f[4], f[5]
   local sent, reach, damage = tonumber(f[6]), tonumber(f[7]), f[8]
+  local readable, lang = f[9], f[10]
   local evidence = string.sub(line, pos0)
   n = n + 1
   local seen = prefix .. ':seen:' .. hour
@@ -38,7 +39,7 @@ for line in string.gmatch(ARGV[4], '[^\n]+') do
   if redis.call('SADD', seen, member) == 1 then
     local a = agg[bucket]
     if not a then
-      a = {n = 0, neg = 0, pos = 0, sent = 0, reach = 0, nreach = 0, ev = {}}
+      a = {n = 0, neg = 0, pos = 0, sent = 0, reach = 0, nreach = 0, sc = 0, unread = {}, ev = {}}
       agg[bucket] = a
       order[#order + 1] = bucket
     end
@@ -47,6 +48,11 @@ for line in string.gmatch(ARGV[4], '[^\n]+') do
     a.reach = a.reach + reach
     if neg == '1' then a.neg = a.neg + 1; a.nreach = a.nreach + reach end
     if pos == '1' then a.pos = a.pos + 1 end
+    if readable == '1' then
+      a.sc = a.sc + 1
+    else
+      a.unread[lang] = (a.unread[lang] or 0) + 1
+    end
     if evidence ~= '' then a.ev[#a.ev + 1] = damage; a.ev[#a.ev + 1] = evidence end
     out[n] = 1
     fresh = fresh + 1
@@ -63,6 +69,8 @@ for _, bucket in ipairs(order) do
     redis.call('HINCRBY', b, 'nreach', a.nreach)
   end
   if a.pos > 0 then redis.call('HINCRBY', b, 'pos', a.pos) end
+  if a.sc > 0 then redis.call('HINCRBY', b, 'sc', a.sc) end
+  for lang, k in pairs(a.unread) do redis.call('HINCRBY', b, 'u:' .. lang, k) end
   redis.call('HINCRBYFLOAT', b, 'sent', a.sent)
   redis.call('HINCRBY', b, 'reach', a.reach)
   redis.call('EXPIRE', b, ttl)
@@ -93,10 +101,11 @@ _FETCH = r"""
 local prefix, out = ARGV[1], {}
 for start in string.gmatch(ARGV[2], '[^,]+') do
   local key = prefix .. ':b:' .. start
-  local v = redis.call('HMGET', key, 'n', 'neg', 'pos', 'sent', 'reach', 'nreach')
+  local v = redis.call('HMGET', key, 'n', 'neg', 'pos', 'sent', 'reach', 'nreach', 'sc')
   if v[1] then
     out[#out + 1] = start .. ',' .. (v[1] or '0') .. ',' .. (v[2] or '0') .. ',' .. (v[3] or '0')
       .. ',' .. (v[4] or '0') .. ',' .. (v[5] or '0') .. ',' .. (v[6] or '0')
+      .. ',' .. (v[7] or '0')
   end
 end
 return table.concat(out, ';')
@@ -113,8 +122,10 @@ class Scored(NamedTuple):
     reach: int
     url: str | None
     created_at: datetime
-    sentiment: float
+    sentiment: float  # 0.0 when unread
     polarity: int
+    readable: bool = True  # a scorer read its language (or the source gave a sentiment)
+    language: str = "en"
 
 
 #: one compact encoder, not one per evidence item (json.dumps with separators builds a new one)
@@ -132,11 +143,14 @@ class Bucket:
     sentiment_sum: float
     reach: int
     negative_reach: int
+    readable: int  # mentions whose sentiment was read (the negative share's denominator)
 
 
 def damage(m: Scored) -> float:
-    """How damaging a mention is: its author's reach times its negativity."""
-    return (m.reach + 1) * max(0.0, -m.sentiment)
+    """How damaging a mention is: its author's reach times its negativity (an unread mention's
+    negativity is unknown: it weighs half, so a far-reaching post in another language shows)."""
+    negativity = max(0.0, -m.sentiment) if m.readable else 0.5
+    return (m.reach + 1) * negativity
 
 
 class BucketStore:
@@ -179,7 +193,7 @@ class BucketStore:
         stamps = [int(m.created_at.timestamp()) for m in mentions]
         by_bucket: dict[int, list[tuple[float, int]]] = {}
         for i, m in enumerate(mentions):
-            if m.polarity < 0:
+            if m.polarity < 0 or not m.readable:
                 ts = stamps[i]
                 by_bucket.setdefault(ts - ts % size, []).append((damage(m), i))
         candidates: set[int] = set()
@@ -201,14 +215,15 @@ class BucketStore:
                         "reach": m.reach,
                         "url": m.url,
                         "created_at": m.created_at.astimezone(UTC).isoformat(),
-                        "sentiment": round(m.sentiment, 4),
+                        "sentiment": round(m.sentiment, 4) if m.readable else None,
+                        "lang": m.language,
                     }
                 )
             ts = stamps[i]
             lines.append(
                 f"{ts - ts % 3600}\t{ident}\t{ts - ts % size}\t"
                 f"{int(m.polarity < 0)}\t{int(m.polarity > 0)}\t{m.sentiment!r}\t{m.reach}\t"
-                f"{damage(m)!r}\t{evidence}"
+                f"{damage(m)!r}\t{int(m.readable)}\t{m.language}\t{evidence}"
             )
         args = [
             self.prefix(monitor_id),
@@ -241,8 +256,23 @@ class BucketStore:
                     sentiment_sum=float(f[4]) if f else 0.0,
                     reach=int(f[5]) if f else 0,
                     negative_reach=int(f[6]) if f else 0,
+                    readable=int(f[7]) if f else 0,
                 )
             )
+        return out
+
+    def unread_languages(self, monitor_id: int, starts: Iterable[int]) -> dict[str, int]:
+        """How many mentions of each language no scorer could read, in these buckets."""
+        prefix = self.prefix(monitor_id)
+        pipe = self.redis.pipeline(transaction=False)
+        for s in starts:
+            pipe.hgetall(f"{prefix}:b:{s}")
+        out: dict[str, int] = {}
+        for fields in pipe.execute():
+            for key, value in fields.items():
+                name = key.decode() if isinstance(key, bytes) else str(key)
+                if name.startswith("u:"):
+                    out[name[2:]] = out.get(name[2:], 0) + int(value)
         return out
 
     def first_bucket(self, monitor_id: int) -> int | None:

@@ -9,7 +9,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from service.detection.buckets import BucketStore, Scored
-from service.detection.sentiment import SentimentScorer, polarity
+from service.detection.language import language_of
+from service.detection.sentiment import Reading, polarity, read
 
 MAX_BATCH = 1000
 MAX_TEXT = 1000
@@ -158,7 +159,7 @@ def ingest(
     monitor_id: int,
     items: Sequence[Any],
     now: datetime,
-    scorer: SentimentScorer,
+    reader: Callable[..., Reading] = read,
     store: BucketStore,
     lexicon: Mapping[str, float] | None = None,
     limits: Limits = Limits(),
@@ -167,7 +168,8 @@ def ingest(
 ) -> Report:
     """Validate, score and count a batch; valid items are counted even if others are bad.
 
-    Each distinct text is scored once per batch; with `pending_key`, the same Redis call that
+    Each distinct text is read (language, then sentiment if a scorer reads that language) once
+    per batch; with `pending_key`, the same Redis call that
     counts the batch also sets that flag if anything was new (see Report.evaluation_due).
     """
     report = Report(statuses=["rejected"] * len(items))
@@ -186,17 +188,26 @@ def ingest(
         seen_in_batch.add(ident)
         valid.append(clean)
         positions.append(index)
-    scores: dict[str, float] = {}
+    readings: dict[str, Reading] = {}
     scored: list[Scored] = []
     for clean in valid:
-        value = clean["sentiment"]
-        if value is None:
-            text = clean["text"]
-            value = scores.get(text)
-            if value is None:
-                value = scores[text] = scorer.score(text, lexicon=lexicon)
-        clean["sentiment"] = value
-        scored.append(Scored(**clean, polarity=polarity(value)))
+        text, value = clean["text"], clean["sentiment"]
+        if value is not None:  # the source's own sentiment: only the language is needed
+            language = language_of(text)
+        else:
+            reading = readings.get(text)
+            if reading is None:
+                reading = readings[text] = reader(text, lexicon=lexicon)
+            language, value = reading.language, reading.sentiment
+        clean["sentiment"] = 0.0 if value is None else value
+        scored.append(
+            Scored(
+                **clean,
+                polarity=0 if value is None else polarity(value),
+                readable=value is not None,
+                language=language,
+            )
+        )
     flags, report.evaluation_due = store.record_and_flag(
         monitor_id, scored, pending_key=pending_key, pending_ttl=pending_ttl
     )

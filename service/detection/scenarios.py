@@ -16,12 +16,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from service.detection.engine import (
-    BucketAgg,
-    DetectorConfig,
-    EpisodeTracker,
-    assess,
-)
+from service.detection.engine import BucketAgg, DetectorConfig, MonitorModel
 
 START = datetime(2025, 3, 3, tzinfo=UTC)
 BASE_RATE = 20.0  # mentions per minute at the daily mean
@@ -111,19 +106,18 @@ def run(
     partial_steps: int = 1,
     partial_from: datetime | None = None,
 ) -> list[datetime]:
-    """Stream buckets through assess + EpisodeTracker; return the times incidents open.
+    """Stream buckets through a monitor's model as production does; return when incidents open.
 
-    With ``partial_steps`` > 1, buckets from ``partial_from`` on are also assessed while they
-    fill (mentions assumed to arrive evenly), as production does on every ingest batch.
+    Each bucket is folded in when it closes. With ``partial_steps`` > 1, buckets from
+    ``partial_from`` on are also assessed while they fill (mentions assumed to arrive evenly),
+    as production does on every ingest batch.
     """
     cfg = config or DetectorConfig()
-    by_epoch: dict[int, BucketAgg] = {}
-    tracker = EpisodeTracker(cfg)
-    first = buckets[0].start if buckets else None
+    model = MonitorModel(cfg)
     opened = []
     for cur in buckets:
-        steps = partial_steps if partial_from is None or cur.start >= partial_from else 1
-        for k in range(1, steps + 1):
+        steps = partial_steps if partial_from is not None and cur.start >= partial_from else 0
+        for k in range(1, steps):
             f = k / steps
             part = BucketAgg(
                 cur.start,
@@ -132,8 +126,8 @@ def run(
                 cur.sentiment_sum * f,
                 cur.reach * f,
             )
-            now = cur.start + timedelta(seconds=cfg.bucket_seconds * f)
-            if tracker.step(assess(by_epoch, part, now, cfg, data_start=first)):
-                opened.append(now)
-        by_epoch[cur.epoch] = cur
+            if model.assess(cur.start + timedelta(seconds=cfg.bucket_seconds * f), part).opens:
+                opened.append(cur.start + timedelta(seconds=cfg.bucket_seconds * f))
+        if model.update(cur).opens:
+            opened.append(cur.start + timedelta(seconds=cfg.bucket_seconds))
     return opened

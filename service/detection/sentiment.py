@@ -1,4 +1,8 @@
-"""Sentiment scoring: a pluggable scorer interface, VADER by default, cached per lexicon."""
+"""Sentiment scoring: a pluggable scorer per language, VADER for English, cached per lexicon.
+
+A mention is *read* when a scorer exists for its language (or its source gave a sentiment);
+anything else is unread: it counts as a mention but never in the negative share.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +12,9 @@ import json
 import threading
 from collections import OrderedDict
 from collections.abc import Mapping
-from typing import Protocol, runtime_checkable
+from typing import NamedTuple, Protocol, runtime_checkable
+
+from service.detection.language import language_of
 
 #: VADER's published cut-offs on the compound score.
 NEGATIVE_AT_MOST = -0.05
@@ -120,3 +126,31 @@ def install_scorer(scorer: SentimentScorer) -> None:
         raise TypeError("scorer must implement score(text, *, lexicon=None) -> float")
     with _default_lock:
         _default = scorer
+
+
+class Reading(NamedTuple):
+    """What could be read of a mention: its sentiment (None: no scorer reads its language)."""
+
+    sentiment: float | None
+    language: str
+
+
+_scorers: dict[str, SentimentScorer] = {}
+
+
+def install_language_scorer(language: str, scorer: SentimentScorer) -> None:
+    """Score another language with `scorer` (English is the default scorer's)."""
+    if not isinstance(scorer, SentimentScorer):
+        raise TypeError("scorer must implement score(text, *, lexicon=None) -> float")
+    with _default_lock:
+        _scorers[language] = scorer
+
+
+def read(text: str, *, lexicon: Mapping[str, float] | None = None) -> Reading:
+    """The text's language and, if a scorer reads that language, its sentiment."""
+    language = language_of(text)
+    scorer = default_scorer() if language == "en" else _scorers.get(language)
+    if scorer is None:
+        return Reading(None, language)
+    # the monitor's lexicon adjusts English words; other scorers get it to use as they can
+    return Reading(scorer.score(text, lexicon=lexicon), language)

@@ -6,19 +6,21 @@ import dataclasses
 import logging
 import math
 from collections.abc import Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from flask import Flask
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from service.db import after_commit
 from service.detection import engine
 from service.detection.buckets import BucketStore
 from service.detection.ingest import Limits, Report, ingest
+from service.detection.language import sentiment_note
 from service.detection.models import Signal
 from service.detection.schedule import Detect
-from service.detection.sentiment import default_scorer
+from service.detection.state import ModelStore, Observation
 from service.extensions import redis
 from service.incidents import service as incidents
 from service.incidents.models import OPEN_STATUSES, Incident, Severity, Status
@@ -39,10 +41,13 @@ HORIZON = timedelta(days=8)
 #: an evaluation is queued at most once per monitor while one waits; if its job dies before
 #: running, the next batch after this many seconds queues another
 PENDING_TTL_SECONDS = 10
+#: monitors with mentions in this span are evaluated by every sweep (a sorted set in Redis)
+ACTIVE_FOR = timedelta(hours=2)
+ACTIVE_KEY = "fb:detect-active"
+#: the evaluation after a bucket closes runs this long after its end (late writes settle)
+CLOSE_DELAY_SECONDS = 1.0
 #: the evidence of a signal: the most damaging mentions of the last minutes
 EVIDENCE_WINDOW = timedelta(minutes=15)
-#: how many buckets before the fired one the episode start is looked for (one Redis call)
-EPISODE_LOOKBACK_BUCKETS = 60
 
 
 def explain(assessment: Any) -> dict[str, Any]:
@@ -66,11 +71,6 @@ def store() -> BucketStore:
     )
 
 
-def monitor_config(monitor: Monitor) -> engine.DetectorConfig:
-    """The detector's defaults with the monitor's overrides."""
-    return dataclasses.replace(engine.DetectorConfig(), **(monitor.detector or {}))
-
-
 #: Redis hash of mention outcomes (accepted / duplicate / rejected), incremented by ingest
 MENTIONS_KEY = "fb:metrics:mentions"
 
@@ -90,7 +90,6 @@ def ingest_batch(app: Flask, *, monitor: Monitor, items: Sequence[Any], now: dat
         monitor_id=monitor.id,
         items=items,
         now=now,
-        scorer=default_scorer(),
         store=store(),
         lexicon=monitor.lexicon or None,
         limits=Limits(horizon=HORIZON),
@@ -104,7 +103,36 @@ def ingest_batch(app: Flask, *, monitor: Monitor, items: Sequence[Any], now: dat
     )
     if report.evaluation_due:  # the pending flag was set in the same Redis call as the counts
         enqueue_now(Detect(monitor.id))
+    if report.count("accepted"):
+        _evaluate_at_close(monitor.id, now)
     return report
+
+
+def _evaluate_at_close(monitor_id: int, now: datetime) -> None:
+    """Evaluate again just after the current bucket closes (once per monitor and bucket), so
+    a surge pushed at once and then silence is judged on its whole bucket; and mark the monitor
+    active for the periodic sweep."""
+    b = engine.DetectorConfig().bucket_seconds
+    bucket = int(now.timestamp()) // b * b
+    pipe = redis.client.pipeline(transaction=False)
+    pipe.set(f"fb:detect-close:{monitor_id}:{bucket}", 1, nx=True, ex=2 * b)
+    pipe.zadd(ACTIVE_KEY, {str(monitor_id): now.timestamp()})
+    first, _ = pipe.execute()
+    if first:
+        delay = bucket + b + CLOSE_DELAY_SECONDS - now.timestamp()
+        enqueue_now(Detect(monitor_id), job_id=f"detect-{monitor_id}-{bucket}", delay_seconds=delay)
+
+
+def sweep(*, now: datetime) -> dict[str, int]:
+    """Ask for an evaluation of every monitor that received mentions recently (their surges
+    are judged even if nothing more arrives; their episodes close)."""
+    client = redis.client
+    client.zremrangebyscore(ACTIVE_KEY, "-inf", (now - ACTIVE_FOR).timestamp())
+    members = client.zrangebyscore(ACTIVE_KEY, (now - ACTIVE_FOR).timestamp(), "+inf")
+    ids = [int(str(m, "ascii") if isinstance(m, bytes) else str(m)) for m in members]
+    for monitor_id in ids:
+        request_evaluation(monitor_id)
+    return {"monitors": len(ids)}
 
 
 def pending_key(monitor_id: int) -> str:
@@ -118,50 +146,57 @@ def request_evaluation(monitor_id: int) -> None:
         enqueue_now(Detect(monitor_id))
 
 
-def assess_monitor(monitor: Monitor, *, now: datetime) -> tuple[Any, engine.DetectorConfig]:
-    """Run the detector over the monitor's buckets as of `now`."""
+def models() -> ModelStore:
+    """The detector states of the current app."""
+    return ModelStore(redis.client, store())
+
+
+def monitor_config(monitor: Monitor) -> engine.DetectorConfig:
+    """The detector's defaults with the monitor's overrides (settings since removed ignored)."""
+    known = {f.name for f in dataclasses.fields(engine.DetectorConfig)}
+    overrides = {k: v for k, v in (monitor.detector or {}).items() if k in known}
+    return dataclasses.replace(engine.DetectorConfig(), **overrides)
+
+
+def observe(monitor: Monitor, *, now: datetime) -> tuple[Observation, engine.DetectorConfig]:
+    """Run the monitor's detector up to `now` (its state is not saved: see `evaluate`)."""
     config = monitor_config(monitor)
-    starts = [*engine.required_bucket_starts(now, config), engine.bucket_start(now, config)]
-    bucket_store = store()
-    buckets = bucket_store.fetch(monitor.id, (int(s.timestamp()) for s in starts))
-    first = bucket_store.first_bucket(monitor.id)
-    aggs = [
-        engine.BucketAgg(
-            start=b.start,
-            count=b.count,
-            negative=b.negative,
-            sentiment_sum=b.sentiment_sum,
-            reach=b.reach,
-        )
-        for b in buckets
-    ]
-    data_start = datetime.fromtimestamp(first, UTC) if first is not None else now
-    return engine.assess(aggs[:-1], aggs[-1], now, config, data_start=data_start), config
+    return models().observe(monitor.id, config, now), config
 
 
 def evaluate(session: Session, *, monitor_id: int, now: datetime) -> Incident | None:
-    """Evaluate one monitor; open an incident (or update the open one) if it is a firestorm."""
-    redis.client.delete(f"fb:detect-pending:{monitor_id}")
+    """Evaluate one monitor; open an incident (or update the open one) if it is a firestorm.
+
+    The detector's state is saved once the transaction commits, so an incident that failed to
+    open is opened again by the next evaluation.
+    """
+    redis.client.delete(pending_key(monitor_id))
     monitor = session.get(Monitor, monitor_id, with_for_update={"of": Monitor})
     if monitor is None or not monitor.active:
         return None
-    assessment, config = assess_monitor(monitor, now=now)
-    if not assessment.fire:
-        return None
+    seen, config = observe(monitor, now=now)
+    state = models()
+    after_commit(session, lambda: state.save(monitor_id, seen.model))
     open_incident = session.scalar(
         select(Incident)
         .where(Incident.monitor_id == monitor.id, Incident.status.in_(OPEN_STATUSES))
         .with_for_update(of=Incident)
     )
     if open_incident is not None:
+        firing = seen.firing
+        if firing is None:
+            return None
         return _update(
             session,
             incident=open_incident,
             monitor=monitor,
-            assessment=assessment,
+            assessment=firing,
             config=config,
             now=now,
         )
+    opening = seen.opening
+    if opening is None:
+        return None
     last = session.scalar(
         select(Incident)
         .where(Incident.monitor_id == monitor.id)
@@ -176,7 +211,7 @@ def evaluate(session: Session, *, monitor_id: int, now: datetime) -> Incident | 
             last.id,
         )
         return None
-    return _open(session, monitor=monitor, assessment=assessment, config=config, now=now)
+    return _open(session, monitor=monitor, assessment=opening, config=config, now=now)
 
 
 def _evidence(monitor: Monitor, assessment: Any, config: Any) -> list[dict[str, Any]]:
@@ -190,28 +225,15 @@ def _evidence(monitor: Monitor, assessment: Any, config: Any) -> list[dict[str, 
     return store().evidence(monitor.id, starts, limit=10)
 
 
-def calm_edge(assessment: Any, config: Any) -> float:
-    """The largest bucket count still calm: the count whose z (engine._log_z) is calm_z.
-
-    ``expected`` is the per-bucket expectation and ``log_scale`` the sigma of ln(count + 1)
-    per bucket, so ``z = ln((n + 1) / (expected + 1)) / log_scale`` is inverted for n.
-    """
-    return (assessment.expected + 1.0) * math.exp(config.calm_z * assessment.log_scale) - 1.0
-
-
-def episode_start(monitor: Monitor, assessment: Any, config: Any) -> datetime:
-    """Where the spike began: the earliest bucket of the unbroken run above the calm band
-    that ends at the fired bucket (the fired bucket itself if the one before it was calm)."""
+def _unread_languages(monitor: Monitor, assessment: Any, config: Any) -> dict[str, float]:
+    """The languages of the window's unread mentions, as shares of all its mentions."""
     b = config.bucket_seconds
-    fired = int(assessment.bucket_start.timestamp())
-    starts = range(fired - EPISODE_LOOKBACK_BUCKETS * b, fired, b)
-    edge = calm_edge(assessment, config)
-    start = assessment.bucket_start
-    for bucket in reversed(store().fetch(monitor.id, starts)):
-        if bucket.count <= edge:
-            break
-        start = bucket.start
-    return start
+    end = int(assessment.bucket_start.timestamp())
+    starts = range(end - assessment.window_seconds + b, end + 1, b)
+    counts = store().unread_languages(monitor.id, starts)
+    total = max(float(assessment.observed), 1.0)
+    ranked = sorted(counts.items(), key=lambda kv: -kv[1])
+    return {lang: round(min(n / total, 1.0), 3) for lang, n in ranked[:5]}
 
 
 def _severity(assessment: Any, evidence: list[dict[str, Any]]) -> Severity:
@@ -233,11 +255,13 @@ def _signal(
     details = explain(assessment)
     if episode_from is not None:
         details["episode_start"] = timeline.format_time(episode_from)
+    if assessment.coverage < 1.0:
+        details["unread_languages"] = _unread_languages(monitor, assessment, config)
     signal = Signal(
         monitor_id=monitor.id,
         detected_at=now,
-        window_start=assessment.bucket_start - timedelta(seconds=config.bucket_seconds),
-        window_end=now,
+        window_start=assessment.now - timedelta(seconds=assessment.window_seconds),
+        window_end=assessment.now,
         observed=float(assessment.observed),
         expected=float(assessment.expected),
         significance=float(assessment.z),
@@ -257,7 +281,8 @@ def _signal(
 def signal_event(
     signal: Signal, event_type: type[events.SignalDetected | events.SignalUpdated]
 ) -> events.SignalDetected | events.SignalUpdated:
-    """What the timeline records of a signal."""
+    """What the timeline records of a signal (coverage only when something was unread)."""
+    coverage = float(signal.details.get("coverage") or 1.0)
     return event_type(
         signal_id=signal.id,
         window=(
@@ -273,6 +298,9 @@ def signal_event(
         reach=signal.reach,
         severity=signal.severity,
         evidence=tuple(signal.evidence),
+        coverage=round(coverage, 3) if coverage < 1 else None,
+        unread_languages=signal.details.get("unread_languages") or None,
+        sentiment_unknown=True if signal.details.get("sentiment_unknown") else None,
     )
 
 
@@ -288,13 +316,19 @@ def _open(
         now=now,
         evidence=evidence,
         severity=_severity(assessment, evidence),
-        episode_from=episode_start(monitor, assessment, config),
+        episode_from=assessment.episode_start,
     )
     ratio = signal.observed / signal.expected if signal.expected else float("inf")
-    title = (
-        f"Negative spike on {monitor.name}: {signal.observed:.0f} mentions "
-        f"({ratio:.1f}x expected), {signal.negative_share:.0%} negative"
-    )
+    if assessment.sentiment_unknown:
+        mood = sentiment_note(signal.details.get("unread_languages"))
+        title = f"Spike on {monitor.name}: {signal.observed:.0f} mentions ({ratio:.1f}x expected)"
+    else:
+        mood = f"{signal.negative_share:.0%} negative"
+        title = (
+            f"Negative spike on {monitor.name}: {signal.observed:.0f} mentions "
+            f"({ratio:.1f}x expected)"
+        )
+    title = f"{title}, {mood}"
     incident = incidents.declare(
         session,
         title=title[:200],

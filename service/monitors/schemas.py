@@ -50,8 +50,22 @@ def validate_lexicon(value: dict) -> None:
             raise ma.ValidationError(f"{word!r}: valence must be from -4 to 4")
 
 
+BUDGET = ma.fields.Float(
+    validate=validate.Range(min=0, min_inclusive=False, max=1000),
+    allow_nan=False,
+    metadata={
+        "description": "The sensitivity: how many false pages per 30 days this monitor may "
+        "cause at most (calibrated from its own history; docs/detection.md). Lower pages less "
+        "often and may miss smaller firestorms; higher catches smaller ones.",
+        "example": 2.0,
+    },
+)
+
+
 class MonitorCreateSchema(ma.Schema):
     """A new monitor."""
+
+    false_pages_per_30_days = BUDGET
 
     key = ma.fields.String(required=True, validate=KEY)
     name = ma.fields.String(required=True, validate=validate.Length(min=1, max=120))
@@ -74,6 +88,8 @@ class MonitorCreateSchema(ma.Schema):
 class MonitorUpdateSchema(ma.Schema):
     """Changes to a monitor."""
 
+    false_pages_per_30_days = BUDGET
+
     name = ma.fields.String(validate=validate.Length(min=1, max=120))
     description = ma.fields.String(validate=validate.Length(max=5000))
     active = ma.fields.Boolean()
@@ -92,9 +108,19 @@ class MonitorSchema(ma.Schema):
     name = ma.fields.String()
     description = ma.fields.String()
     active = ma.fields.Boolean()
+    false_pages_per_30_days = ma.fields.Method(
+        "budget", metadata={"type": "number", "description": "The false-page budget in force."}
+    )
     detector = ma.fields.Dict()
     lexicon = ma.fields.Dict()
     playbook_id = ma.fields.String(allow_none=True)
     tags = ma.fields.List(ma.fields.String())
     created_at = Timestamp()
     updated_at = Timestamp()
+
+    def budget(self, monitor: Any) -> float:
+        """The monitor's budget, else the detector's default."""
+        detector = getattr(monitor, "detector", None) or {}
+        return float(
+            detector.get("false_pages_per_30_days", DetectorConfig.false_pages_per_30_days)
+        )

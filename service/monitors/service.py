@@ -20,8 +20,18 @@ def get(session: Session, *, key: str) -> Monitor:
     return monitor
 
 
+def _with_budget(detector: dict[str, Any] | None, budget: float | None) -> dict[str, Any]:
+    """Detector overrides with the false-page budget folded in (the budget is one of them)."""
+    out = dict(detector or {})
+    if budget is not None:
+        out["false_pages_per_30_days"] = budget
+    return out
+
+
 def create(session: Session, **fields: Any) -> Monitor:
     """Add a monitor; the key must be new."""
+    budget = fields.pop("false_pages_per_30_days", None)
+    fields["detector"] = _with_budget(fields.get("detector"), budget)
     if session.scalar(select(Monitor.id).where(Monitor.key == fields["key"])) is not None:
         raise Conflict(f"monitor {fields['key']!r} already exists", field="key")
     monitor = Monitor(**fields)
@@ -32,6 +42,9 @@ def create(session: Session, **fields: Any) -> Monitor:
 
 def update(session: Session, *, monitor: Monitor, **changes: Any) -> Monitor:
     """Change a monitor's settings."""
+    budget = changes.pop("false_pages_per_30_days", None)
+    if budget is not None or "detector" in changes:
+        changes["detector"] = _with_budget(changes.get("detector", monitor.detector), budget)
     for name, value in changes.items():
         setattr(monitor, name, value)
     session.flush()

@@ -7,6 +7,7 @@ from typing import Any
 
 from twilio.twiml.voice_response import Gather, VoiceResponse
 
+from service.detection.language import sentiment_note
 from service.paging.segments import fit_to_segments
 
 MAX_SEGMENTS = 2
@@ -24,7 +25,9 @@ def _numbers(signal: dict[str, Any] | None) -> str:
         parts.append(
             f"{signal['observed']:.0f} mentions ({signal['observed'] / signal['expected']:.0f}x)"
         )
-    if signal.get("negative_share") is not None:
+    if signal.get("sentiment_unknown"):
+        parts.append(sentiment_note(signal.get("unread_languages")))
+    elif signal.get("negative_share") is not None:
         parts.append(f"{signal['negative_share']:.0%} neg")
     return ", ".join(parts)
 

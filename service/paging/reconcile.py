@@ -7,10 +7,8 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import select
 
-from service.detection.service import request_evaluation
 from service.extensions import db
 from service.jobs import enqueue_now
-from service.monitors.models import Monitor
 from service.paging import delivery
 from service.paging import service as paging
 from service.paging.models import Page, PageStatus
@@ -28,8 +26,8 @@ SENDING_GRACE = timedelta(seconds=60)
 
 def sweep(*, now: datetime) -> dict[str, int]:
     """Run overdue escalations, re-queue lost deliveries, re-send interrupted sends,
-    expire pages stuck at the provider, and ask for an evaluation of every active monitor."""
-    done = {"escalations": 0, "requeued": 0, "resent": 0, "expired": 0, "monitors": 0}
+    and expire pages stuck at the provider."""
+    done = {"escalations": 0, "requeued": 0, "resent": 0, "expired": 0}
     with db.transaction() as session:
         overdue = [
             (e.incident_id, e.epoch, e.round, e.level)
@@ -85,8 +83,4 @@ def sweep(*, now: datetime) -> dict[str, int]:
                 session, page, PageStatus.EXPIRED, error="not delivered within its validity period"
             )
             done["expired"] += 1
-
-    for monitor_id in db.session.scalars(select(Monitor.id).where(Monitor.active.is_(True))):
-        request_evaluation(monitor_id)
-        done["monitors"] += 1
     return done

@@ -70,6 +70,8 @@ def _latest_signal(session: Session, incident_id: int) -> dict[str, Any] | None:
         "observed": signal.observed,
         "expected": signal.expected,
         "negative_share": signal.negative_share,
+        "sentiment_unknown": bool((signal.details or {}).get("sentiment_unknown")),
+        "unread_languages": (signal.details or {}).get("unread_languages"),
     }
 
 

@@ -3,17 +3,33 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 
+from service.detection.language import sentiment_note
 from service.timeline import events as ev
 from service.timeline.events import EventData, EventDataError, decode
 
 
+def _minutes(window: tuple[str, ...]) -> str:
+    try:
+        start, end = (datetime.fromisoformat(w.replace("Z", "+00:00")) for w in window)
+    except ValueError:
+        return "the last minutes"
+    minutes = round((end - start).total_seconds() / 60)
+    return "the last minute" if minutes <= 1 else f"the last {minutes} minutes"
+
+
 def _signal(e: ev.SignalDetected | ev.SignalUpdated) -> str:
     ratio = f" ({e.ratio}x expected)" if e.ratio is not None else ""
+    mood = (
+        sentiment_note(e.unread_languages)
+        if e.sentiment_unknown
+        else f"{e.negative_share:.0%} negative"
+    )
     return (
-        f"Detector saw {e.observed:.0f} mentions in the last minute{ratio}, "
-        f"{e.negative_share:.0%} negative; severity {e.severity}"
+        f"Detector saw {e.observed:.0f} mentions in {_minutes(e.window)}{ratio}, "
+        f"{mood}; severity {e.severity}"
     )
 
 

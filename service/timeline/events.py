@@ -232,6 +232,11 @@ class _Signal(EventData):
     reach: int
     severity: str
     evidence: tuple[dict[str, Any], ...]
+    #: share of the window's mentions whose sentiment could be read (left out before 2026-12)
+    coverage: float | None = optional()
+    #: the unread mentions' languages, as shares of all the window's mentions
+    unread_languages: dict[str, Any] | None = optional()
+    sentiment_unknown: bool | None = optional()  # opened on volume alone: too little was read
 
 
 @dataclass(frozen=True, kw_only=True)

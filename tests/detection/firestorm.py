@@ -9,7 +9,7 @@ from typing import Any
 NEGATIVE = [
     "My Acme kettle exploded this morning, terrible and dangerous",
     "Acme kettles are a fire hazard. Awful company, never again",
-    "Disgusted with Acme, the kettle burned my hand and support ignored me",
+    "Disgusted with Acme, the kettle burned my hand. Worst support ever",
     "Boycott Acme! Their kettles explode and they lie about it",
     "Scary video of an Acme kettle blowing up. Horrible.",
 ]

@@ -75,3 +75,17 @@ def test_real_nab_prefix(tmp_path: Path) -> None:
     rows = read_out(out)
     assert len(rows) == 1399
     assert sum(r["alarm"] == "1" for r in rows) <= 5
+
+
+SAMPLE = Path(__file__).resolve().parents[2] / "samples" / "backtest_small_brand.csv"
+
+
+def test_shipped_sample_alarms_at_its_three_surges(tmp_path: Path) -> None:
+    [out] = backtest_files([SAMPLE], tmp_path)
+    rows = read_out(out)
+    assert len(rows) == 14 * 288
+    alarms = [r["timestamp"] for r in rows if r["alarm"] == "1"]
+    assert [a[:13] for a in alarms] == ["2025-03-11 10", "2025-03-11 13", "2025-03-14 03"]
+    scores = [float(r["anomaly_score"]) for r in rows]
+    assert all(0.0 <= s <= 1.0 for s in scores)
+    assert all(float(r["anomaly_score"]) >= 0.5 for r in rows if r["alarm"] == "1")

@@ -72,3 +72,59 @@ def test_duplicate_key_409_and_roles(client, admin, wolf, unchanged):
     assert_problem(client.get("/api/v1/monitors/nope", headers=wolf["headers"]), 404)
     unchanged.check()
     assert client.delete("/api/v1/monitors/acme", headers=admin["headers"]).status_code == 204
+
+
+def test_sensitivity_is_a_false_page_budget(client, admin, reviewer, unchanged):
+    created = client.post(
+        "/api/v1/monitors",
+        json={"key": "acme", "name": "Acme", "false_pages_per_30_days": 0.5},
+        headers=admin["headers"],
+    ).get_json()
+    assert created["false_pages_per_30_days"] == 0.5
+    assert created["detector"] == {"false_pages_per_30_days": 0.5}
+    client.post("/api/v1/monitors", json={"key": "beta", "name": "B"}, headers=admin["headers"])
+    listed = client.get("/api/v1/monitors", headers=reviewer["headers"]).get_json()
+    assert [m["false_pages_per_30_days"] for m in listed] == [0.5, 2.0]  # 2.0: the default
+    patched = client.patch(
+        "/api/v1/monitors/acme",
+        json={"false_pages_per_30_days": 4, "detector": {"min_ratio": 2.0}},
+        headers=admin["headers"],
+    ).get_json()
+    assert patched["detector"] == {"min_ratio": 2.0, "false_pages_per_30_days": 4.0}
+    kept = client.patch(
+        "/api/v1/monitors/acme", json={"name": "Acme Inc"}, headers=admin["headers"]
+    ).get_json()
+    assert kept["false_pages_per_30_days"] == 4.0
+    unchanged.mark()
+    for bad in (0, -1, 1001, "often", None):
+        assert_problem(
+            client.patch(
+                "/api/v1/monitors/acme",
+                json={"false_pages_per_30_days": bad},
+                headers=admin["headers"],
+            ),
+            422,
+            field="false_pages_per_30_days",
+        )
+    unchanged.check()
+
+
+def test_a_monitor_with_incidents_is_not_deleted(client, admin, unchanged, app):
+    from service.extensions import db
+    from service.incidents import service as incidents
+    from service.incidents.models import Severity
+    from service.timeline.service import Actor
+
+    client.post("/api/v1/monitors", json={"key": "acme", "name": "A"}, headers=admin["headers"])
+    with app.app_context(), db.transaction() as session:
+        incidents.declare(
+            session,
+            title="t",
+            severity=Severity.SEV3,
+            actor=Actor.system("test"),
+            monitor_id=1,
+            announce_now=False,
+        )
+    unchanged.mark()
+    assert_problem(client.delete("/api/v1/monitors/acme", headers=admin["headers"]), 409)
+    unchanged.check()

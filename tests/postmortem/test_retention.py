@@ -94,11 +94,16 @@ def test_detector_incident_keeps_its_buckets_and_evidence_after_redis_forgets_th
 
     # on open: every minute from 3 h before the signal's window to the open, as Redis had them
     at_open = copied(app, number)
-    first = opened_bucket - MINUTE - timedelta(hours=3)  # the signal's window starts a bucket back
-    window = [first + i * MINUTE for i in range(182)]
+    signal = client.get(
+        f"/api/v1/incidents/{number}/timeline", headers=reviewer["headers"]
+    ).get_json()["events"][0]["data"]
+    signal_start = datetime.fromisoformat(signal["window"][0].replace("Z", "+00:00"))
+    first = signal_start.replace(second=0, microsecond=0) - timedelta(hours=3)
+    span = int((opened_bucket - first) / MINUTE) + 1
+    window = [first + i * MINUTE for i in range(span)]
     assert sorted(at_open) == window
     assert {s: b.count for s, b in at_open.items()} == redis_buckets(app, window)
-    assert sum(b.count for b in at_open.values()) > 181 * BASE * 0.8
+    assert sum(b.count for b in at_open.values()) > (span - 1) * BASE * 0.8
     assert all(b.seconds == 60 for b in at_open.values())
     (opened,) = snapshots(app, number)
     assert opened.reason == "opened" and opened.window_end == opened_at
@@ -115,7 +120,7 @@ def test_detector_incident_keeps_its_buckets_and_evidence_after_redis_forgets_th
     resolved_at = clock.now
 
     at_resolve = copied(app, number)
-    window = [first + i * MINUTE for i in range(182 + 6)]  # through the resolve bucket
+    window = [first + i * MINUTE for i in range(span + 6)]  # through the resolve bucket
     assert sorted(at_resolve) == window
     assert {s: b.count for s, b in at_resolve.items()} == redis_buckets(app, window)
     assert at_resolve[late_bucket].count == at_open[late_bucket].count + 7

@@ -1,0 +1,384 @@
+"""The incremental per-monitor detector state :class:`MonitorModel` (model: see ``engine``)."""
+
+from __future__ import annotations
+
+import math
+import zlib
+from dataclasses import astuple, replace
+from datetime import datetime
+from typing import Any
+
+from service.detection.calibration import Calibrator
+from service.detection.negativity import ShareBaseline, share_test
+from service.detection.settings import (
+    DAY,
+    Assessment,
+    BucketAgg,
+    DetectorConfig,
+    _alpha,
+    _dt,
+    _epoch,
+    _logistic,
+    _z_of,
+)
+from service.detection.stats import nb_log10_tail
+
+STATE_VERSION = 2
+#: how much a volume-anomalous bucket teaches the level, profiles and dispersion
+ANOMALY_WEIGHT = 0.1
+
+
+class MonitorModel:
+    """Incremental, serialisable per-monitor detector state (bounded size)."""
+
+    def __init__(self, config: DetectorConfig) -> None:
+        """Start empty: no history, no open episode."""
+        self.config = config
+        k = config.windows()[-1]
+        self.kmax = k
+        self.first: int | None = None  # first bucket start (epoch)
+        self.last: int | None = None  # last closed bucket start (epoch)
+        self.n = 0
+        self.level = 0.0
+        self.phi = 0.1
+        self.abs_res = 0.5
+        self.daily = [1.0] * 24
+        self.daily_n = [0] * 24
+        self.weekly = [1.0] * 7
+        self.weekly_n = [0] * 7
+        self.ring: list[list[float]] = []  # [count, mu, negative, scorable], newest last
+        self.prev_extra = [0.0, 0.0]  # reach and sentiment_sum of the last closed bucket
+        self.shares = ShareBaseline()
+        self.calib = Calibrator()
+        self.episode_open = False
+        self.calm_since: int | None = None
+
+    # -- expectation ---------------------------------------------------------------------
+    def expected_at(self, start: int) -> tuple[float, float]:
+        """(seasonal expectation, level-only expectation) for the bucket starting at ``start``."""
+        floor = self.config.per_bucket(self.config.min_expected_per_minute)
+        hour = (start % DAY) // 3600
+        dow = ((start // DAY) + 3) % 7  # 0 = Monday
+        mu = self.level * self.daily[hour] * self.weekly[dow]
+        return max(mu, floor), max(self.level, floor)
+
+    def threshold(self) -> tuple[float, float]:
+        """(surprise threshold, tail scale) for the monitor's false-page budget right now."""
+        cfg = self.config
+        calibrating = self.first is None or (self.n * cfg.bucket_seconds < cfg.calibration_seconds)
+        floor = max(cfg.warmup_z, cfg.min_z) if calibrating else cfg.min_z
+        return self.calib.threshold(cfg.false_pages_per_30_days, floor)
+
+    def model_threshold(self) -> float:
+        """-log10 p the count model must reach: the budget if the model were exactly right."""
+        cfg = self.config
+        looks = len(cfg.windows()) * 3600 / cfg.bucket_seconds
+        return math.log10(looks * 720.0 / cfg.false_pages_per_30_days)
+
+    # -- evaluation ----------------------------------------------------------------------
+    def assess(self, now: datetime, current: BucketAgg) -> Assessment:
+        """Assess the current (possibly partial) bucket at ``now``; may open an episode."""
+        a = self._evaluate(current, now)
+        if a.fire and not self.episode_open:
+            self.episode_open, self.calm_since = True, None
+            a = _opened(a)
+        return a
+
+    def update(self, bucket: BucketAgg) -> Assessment:
+        """Fold in one closed bucket (gaps before it count as zero); return its assessment."""
+        cfg = self.config
+        b = cfg.bucket_seconds
+        start = bucket.epoch - bucket.epoch % b
+        if self.last is not None:
+            if start <= self.last:
+                raise ValueError("buckets must be fed in increasing order")
+            gap = min((start - self.last) // b - 1, 8 * DAY // b)
+            for k in range(gap, 0, -1):
+                self._close(BucketAgg(_dt(start - k * b)))
+        return self._close(bucket)
+
+    def _close(self, bucket: BucketAgg) -> Assessment:
+        """Assess a closed bucket, step the episode and calibration, then learn from it."""
+        cfg = self.config
+        b = cfg.bucket_seconds
+        start = bucket.epoch - bucket.epoch % b
+        if self.first is None:
+            self.first = start
+        a = self._evaluate(bucket, _dt(start + b))
+        if a.volume_anomalous:
+            self.calm_since = None
+        elif self.calm_since is None:
+            self.calm_since = start + b
+        if self.episode_open and self.calm_since is not None:
+            if start + b - self.calm_since >= cfg.rearm_seconds:
+                self.episode_open = False
+        if a.fire and not self.episode_open:
+            self.episode_open = True
+            a = _opened(a)
+        if not a.warming_up:
+            cap = a.threshold + cfg.calibration_cap * self.threshold()[1]
+            self.calib.observe(
+                start, a.surprise, self.episode_open, cap, cfg.calibration_halflife_days
+            )
+        mu, _ = self.expected_at(start)
+        # a surge teaches the baseline little: it would otherwise absorb itself within minutes
+        # on a young monitor (a level shift is still learnt, slowly)
+        self._learn(start, bucket.count, mu, ANOMALY_WEIGHT if a.volume_anomalous else 1.0)
+        self.shares.update(bucket.negative, bucket.scored, _alpha(cfg.negative_halflife_seconds, b))
+        self.ring.append([bucket.count, mu, bucket.negative, bucket.scored])
+        if len(self.ring) > self.kmax:
+            del self.ring[0]
+        self.prev_extra = [bucket.reach, bucket.sentiment_sum]
+        self.last = start
+        self.n += 1
+        return a
+
+    def _learn(self, start: int, x: float, mu: float, weight: float = 1.0) -> None:
+        """Robust updates of level, daily and weekly profiles and dispersion."""
+        cfg = self.config
+        b = cfg.bucket_seconds
+        hour = (start % DAY) // 3600
+        dow = ((start // DAY) + 3) % 7
+        if self.n == 0:
+            self.level = max(x, cfg.per_bucket(cfg.min_expected_per_minute))
+        sd = math.sqrt(mu + self.phi * mu * mu)
+        xc = min(x, mu + cfg.clip_sigmas * sd + 1.0) if self.n >= 12 else x
+        season = self.daily[hour] * self.weekly[dow]
+        a_l = weight * max(_alpha(cfg.level_halflife_seconds, b), 1.0 / (self.n + 1))
+        self.level += a_l * (xc / season - self.level)
+        if self.level > 0 and cfg.seasonality != "none":
+            # profiles learn in the log domain from ratios clipped to [1/3, 3]: a spike moves
+            # its hour's factor by a bounded step, and small counts cannot swing it to zero
+            self.daily_n[hour] += 1
+            a_d = weight * max(
+                _alpha(cfg.seasonal_halflife_days * 3600, b), 1.0 / (self.daily_n[hour] + 4)
+            )
+            ratio = (xc + 0.5) / (self.level * season + 0.5)
+            step = math.log(min(max(ratio, 1 / 3), 3.0))
+            self.daily[hour] = min(max(self.daily[hour] * math.exp(a_d * step), 0.02), 50.0)
+            mean = sum(self.daily) / 24
+            self.daily = [v / mean for v in self.daily]
+            if cfg.seasonality == "daily+weekly":
+                self.weekly_n[dow] += 1
+                per_day = DAY / b
+                a_w = weight * max(
+                    _alpha(cfg.weekly_halflife_days / 7 * per_day * b, b),
+                    1.0 / (self.weekly_n[dow] + 4 * per_day),
+                )
+                self.weekly[dow] = min(max(self.weekly[dow] * math.exp(a_w * step), 0.1), 10.0)
+                mean = sum(self.weekly) / 7
+                self.weekly = [v / mean for v in self.weekly]
+        # robust spread: EWMA of |log residual| clipped at 2.5 sigma, as a normal sigma
+        pois = 1.0 / (mu + 1.0)
+        sd_log = math.sqrt(self.phi + pois)
+        e = min(abs(math.log((x + 1.0) / (mu + 1.0))), 2.5 * sd_log)
+        a_p = max(_alpha(cfg.dispersion_halflife_days * DAY, b), 1.0 / (self.n + 10))
+        self.abs_res += a_p * (e - self.abs_res)
+        self.phi = max((1.2533 * self.abs_res) ** 2 - pois, cfg.min_dispersion)
+
+    def _evaluate(self, cur: BucketAgg, now: datetime) -> Assessment:
+        """The assessment of ``cur`` seen at ``now``, without changing any state."""
+        cfg = self.config
+        b = cfg.bucket_seconds
+        start = cur.epoch - cur.epoch % b
+        frac = min(max((_epoch(now) - start) / b, 0.0), 1.0)
+        mu_cur, lvl_cur = self.expected_at(start)
+        thr, beta = self.threshold()
+        best = None
+        tested: list[tuple[float, float, float, float]] = []  # (s, neg, scorable) per window
+        for k in cfg.windows():
+            if k > len(self.ring) + 1:
+                continue
+            obs, mu, neg, sc = cur.count, frac * mu_cur, cur.negative, cur.scored
+            for j in range(1, min(k, len(self.ring)) + 1):
+                w = 1.0 if j < k else 1.0 - frac
+                c, m, ng, s_ = self.ring[-j]
+                obs, mu, neg, sc = obs + w * c, mu + w * m, neg + w * ng, sc + w * s_
+            lvl = mu * lvl_cur / mu_cur
+            mu = max(mu, cfg.per_bucket(cfg.min_expected_per_minute))
+            scale = math.sqrt(self.phi + 1.0 / (mu + 1.0))
+            s = math.log((obs + 1.0) / (mu + 1.0)) / scale
+            if best is None or s > best[0]:
+                best = (s, k, obs, mu, lvl, scale, sc)
+            tested.append((s, neg, sc, k))
+        assert best is not None
+        s, k, obs, mu, lvl, scale, win_scored = best
+        neg_p, neg, sc = self._negative_shift(tested, best_window=k, threshold=thr)
+        s_nb = nb_log10_tail(obs, mu, self.phi)
+        s_thr = self.model_threshold()
+        warming = self.first is None or start - self.first < cfg.warmup_seconds
+        ratio = obs / mu
+        volume_anomalous = (
+            not warming
+            and s >= thr
+            and s_nb >= s_thr
+            and ratio >= cfg.min_ratio
+            and obs - mu >= cfg.min_excess
+        )
+        reasons: list[str] = ["warming up"] if warming else []
+        if volume_anomalous:
+            reasons.append(
+                f"volume {obs:.0f} in {k * b // 60} min vs expected {mu:.1f} "
+                f"({ratio:.1f}x, surprise {s:.1f} >= {thr:.1f}, p={10**-s_nb:.1g})"
+            )
+        share = neg / sc if sc > 0 else 0.0
+        base = self.shares.share()
+        negative_shift = neg_p <= cfg.negative_alpha
+        if negative_shift:
+            reasons.append(f"negative share {share:.0%} vs baseline {base:.0%} (p={neg_p:.2g})")
+        coverage = min(win_scored / obs, 1.0) if obs > 0 else 1.0
+        sentiment_unknown = volume_anomalous and not negative_shift and coverage < cfg.min_coverage
+        if sentiment_unknown:
+            reasons.append(f"sentiment unknown: {coverage:.0%} of the mentions readable")
+        fire = volume_anomalous and (cfg.volume_only or negative_shift or sentiment_unknown)
+        score = 0.0 if warming else min(_logistic((s - thr) / beta), _logistic(s_nb - s_thr))
+        prev_w = 1.0 - frac
+        reach = cur.reach + prev_w * self.prev_extra[0]
+        sent = cur.sentiment_sum + prev_w * self.prev_extra[1]
+        cur_obs = cur.count + (prev_w * self.ring[-1][0] if self.ring else 0.0)
+        return Assessment(
+            bucket_start=_dt(start),
+            now=now,
+            elapsed_fraction=frac,
+            warming_up=warming,
+            window_seconds=k * b,
+            observed=obs,
+            expected=mu,
+            recent_expected=lvl,
+            seasonal_expected=mu,
+            ratio=ratio,
+            log_scale=scale,
+            surprise=s,
+            threshold=thr,
+            z=s,
+            p_value=10.0**-s_nb,
+            model_threshold=s_thr,
+            negative=neg,
+            scorable=sc,
+            negative_share=share,
+            baseline_negative_share=base,
+            negative_expected=base * sc,
+            negative_z=_z_of(neg_p),
+            share_z=(share - base) / math.sqrt(base * (1 - base) / max(sc, 1.0)),
+            negative_p_value=neg_p,
+            coverage=coverage,
+            sentiment_unknown=sentiment_unknown,
+            reach=reach,
+            mean_sentiment=sent / cur_obs if cur_obs > 0 else None,
+            volume_anomalous=volume_anomalous,
+            negative_shift=negative_shift,
+            fire=fire,
+            opens=False,
+            episode_start=self._episode_start(start) if fire else None,
+            score=score,
+            reasons=tuple(reasons),
+        )
+
+    def _negative_shift(
+        self, tested: list[tuple[float, float, float, float]], *, best_window: int, threshold: float
+    ) -> tuple[float, float, float]:
+        """(mid-p, negatives, scorable) of the most negative window among those whose volume is
+        itself surprising (else the most surprising one): a negative blip in a quiet minute
+        does not make an hour's surge negative. Bonferroni over the windows tested."""
+        cfg = self.config
+        base = self.shares.share()
+        loud = [t for t in tested if t[0] >= threshold] or [
+            t for t in tested if t[3] == best_window
+        ]
+        found = min(
+            (share_test(neg, sc, base, cfg.negative_share_margin), neg, sc)
+            for _s, neg, sc, _k in loud
+        )
+        return min(1.0, found[0] * len(loud)), found[1], found[2]
+
+    def _episode_start(self, start: int) -> datetime:
+        """Earliest bucket of the unbroken run above mu + 2 sigma ending at ``start``."""
+        b = self.config.bucket_seconds
+        first = start
+        for j in range(1, len(self.ring) + 1):
+            c, m, _, _ = self.ring[-j]
+            if c <= m + 2.0 * math.sqrt(m + self.phi * m * m):
+                break
+            first = start - j * b
+        return _dt(first)
+
+    def refresh(self, recent: dict[int, BucketAgg]) -> None:
+        """Correct the remembered recent buckets with their counts now (late mentions).
+
+        ``recent`` maps bucket starts (epoch seconds) to their current aggregates; only the
+        buckets still in the sliding windows are corrected (the learnt level and profiles keep
+        what they saw: a late mention changes what is observed, not what is expected).
+        """
+        if self.last is None:
+            return
+        b = self.config.bucket_seconds
+        for j in range(1, len(self.ring) + 1):
+            agg = recent.get(self.last - (j - 1) * b)
+            if agg is not None:
+                row = self.ring[-j]
+                row[0], row[2], row[3] = agg.count, agg.negative, agg.scored
+
+    # -- persistence ---------------------------------------------------------------------
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-able state (bounded: a few hundred numbers whatever the history length)."""
+        return {
+            "v": STATE_VERSION,
+            "config": config_fingerprint(self.config),
+            "first": self.first,
+            "last": self.last,
+            "n": self.n,
+            "level": self.level,
+            "phi": self.phi,
+            "abs_res": self.abs_res,
+            "daily": self.daily,
+            "daily_n": self.daily_n,
+            "weekly": self.weekly,
+            "weekly_n": self.weekly_n,
+            "ring": self.ring,
+            "prev_extra": self.prev_extra,
+            "shares": self.shares.to_dict(),
+            "calib": self.calib.to_dict(),
+            "episode_open": self.episode_open,
+            "calm_since": self.calm_since,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any], config: DetectorConfig) -> MonitorModel:
+        """Restore a state written by :meth:`to_dict`.
+
+        ValueError if it was written by another state version or under other settings: the
+        caller then rebuilds from buckets.
+        """
+        if data.get("v") != STATE_VERSION:
+            raise ValueError("unknown detector state version")
+        if data.get("config") != config_fingerprint(config):
+            raise ValueError("detector state was built with other settings")
+        m = cls(config)
+        keys = ("first", "last", "n", "level", "phi", "abs_res", "episode_open", "calm_since")
+        for key in keys:
+            setattr(m, key, data[key])
+        m.daily, m.daily_n = list(data["daily"]), list(data["daily_n"])
+        m.weekly, m.weekly_n = list(data["weekly"]), list(data["weekly_n"])
+        m.ring = [list(r) for r in data["ring"]][-m.kmax :]
+        m.prev_extra = list(data["prev_extra"])
+        m.shares = ShareBaseline.from_dict(data["shares"])
+        m.calib = Calibrator.from_dict(data["calib"])
+        return m
+
+
+def config_fingerprint(config: DetectorConfig) -> int:
+    """A short checksum of every setting (states are only valid for the settings they used)."""
+    return zlib.crc32(repr(astuple(config)).encode())
+
+
+def _opened(a: Assessment) -> Assessment:
+    """The assessment marked as opening an incident."""
+    return replace(a, opens=True, reasons=(*a.reasons, "incident opens"))
+
+
+def rebuild(buckets: list[BucketAgg], config: DetectorConfig) -> MonitorModel:
+    """A model replayed from stored closed buckets (oldest first; gaps count as zero)."""
+    m = MonitorModel(config)
+    for bucket in sorted(buckets, key=lambda x: x.epoch):
+        m.update(bucket)
+    return m
