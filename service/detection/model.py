@@ -317,6 +317,8 @@ class MonitorModel:
             if agg is not None:
                 row = self.ring[-j]
                 row[0], row[2], row[3] = agg.count, agg.negative, agg.scored
+                if j == 1:
+                    self.prev_extra = [agg.reach, agg.sentiment_sum]
 
     # -- persistence ---------------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:

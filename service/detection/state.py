@@ -83,12 +83,15 @@ class ModelStore:
     def rebuild(
         self, monitor_id: int, config: engine.DetectorConfig, now: datetime
     ) -> engine.MonitorModel:
-        """A state replayed from the closed buckets of the last 8 days (from the first one)."""
+        """A state replayed from the closed buckets of the last 8 days (from the first one),
+        up to an hour ago: `observe` folds the last hour itself, so a surge in it still opens
+        (a replay would only have marked its episode as open)."""
         b = config.bucket_seconds
         current = int(now.timestamp()) // b * b
+        recent = current - config.max_window_seconds
         first = self.buckets.first_bucket(monitor_id)
         lo = max(current - int(engine.REBUILD_SECONDS), first if first is not None else current)
-        stored = self.buckets.fetch(monitor_id, range(lo - lo % b, current, b))
+        stored = self.buckets.fetch(monitor_id, range(lo - lo % b, recent, b))
         return engine.rebuild([aggregate(x) for x in stored], config)
 
     def observe(self, monitor_id: int, config: engine.DetectorConfig, now: datetime) -> Observation:
