@@ -15,6 +15,7 @@ from service.auth.models import User
 from service.auth.roles import Role
 from service.db import utcnow
 from service.detection.models import Signal
+from service.errors import Invalid
 from service.incidents import service as incidents
 from service.incidents.models import OPEN_STATUSES, Incident, IncidentRole, Status
 from service.jobs import after_commit
@@ -44,6 +45,16 @@ FALLBACK_POLICY: dict[str, Any] = {
 def incident_link(incident_id: int) -> str:
     """The link printed in messages."""
     return f"{config.current().public_url}/incidents/{incident_id}"
+
+
+def check_policy_key(session: Session, key: str | None) -> None:
+    """An escalation policy named by a monitor must exist (None means the default)."""
+    if key is None:
+        return
+    if session.scalar(select(EscalationPolicy.id).where(EscalationPolicy.key == key)) is None:
+        raise Invalid(
+            f"unknown escalation policy {key!r}: create it first", field="escalation_policy"
+        )
 
 
 def policy_for(session: Session, incident: Incident) -> dict[str, Any]:
@@ -196,6 +207,7 @@ def _page_level(session: Session, *, esc: Escalation, incident: Incident, now: d
             round=esc.round + 1,
             paged=tuple(p.user.name for p in paged),
             next_level_at=timeline.format_time(esc.next_at),
+            policy=esc.policy_key if esc.level == 0 and esc.round == 0 else None,
         ),
     )
     if esc.level == 0 and esc.round == 0 and incident.assignee(IncidentRole.WOLF) is None:
@@ -304,9 +316,10 @@ def advance(
         return False
     if expect is not None and expect != (esc.epoch, esc.round, esc.level):
         return False  # a stale timer: that step already happened
-    if expect is not None and esc.next_at and esc.next_at > now + timedelta(milliseconds=500):
-        # woke too early (RQ schedules to the whole second, clock skew): re-arm under a new id,
-        # since this job's own id is still taken until it finishes
+    if expect is not None and esc.next_at and esc.next_at > now:
+        # woke too early (RQ schedules to the whole second, clock skew): the job waits for
+        # small gaps itself (paging.jobs); a larger one re-arms under a new id, since this
+        # job's own id is still taken until it finishes
         schedule(session, esc, rearm=True)
         return False
     incident = session.get(Incident, incident_id, with_for_update={"of": Incident})

@@ -65,7 +65,8 @@ def _escalated(e: ev.Escalated) -> str:
     paged = ", ".join(e.paged) or "nobody"
     if e.level > 1:
         return f"Not acknowledged in time: escalated to level {e.level}, paged {paged}"
-    return f"Escalation level {e.level} paged {paged}"
+    via = f" (policy {e.policy})" if e.policy else ""
+    return f"Escalation level {e.level} paged {paged}{via}"
 
 
 def _details(e: ev.DetailsChanged) -> str:

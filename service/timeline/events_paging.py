@@ -83,6 +83,7 @@ class Escalated(EventData):
     round: int
     paged: tuple[str, ...]
     next_level_at: str
+    policy: str | None = optional()  # the escalation policy's key, on the first level
 
 
 @dataclass(frozen=True, kw_only=True)
