@@ -69,8 +69,8 @@ def summary(values: list[float]) -> str:
     """min / p50 / p99 / max in milliseconds (min < 0 would mean something fired early)."""
     ms = [v * 1000 for v in values]
     return (
-        f"min {min(ms):.0f} ms, p50 {percentile(ms, 0.5):.0f} ms, p99 {percentile(ms, 0.99):.0f} ms, "
-        f"max {max(ms):.0f} ms (n={len(ms)})"
+        f"min {min(ms):.0f} ms, p50 {percentile(ms, 0.5):.0f} ms, "
+        f"p99 {percentile(ms, 0.99):.0f} ms, max {max(ms):.0f} ms (n={len(ms)})"
     )
 
 

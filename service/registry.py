@@ -25,6 +25,7 @@ from service.incidents.hooks import (
 )
 from service.jobs import JobRequest, Route
 from service.paging import jobs as paging_jobs
+from service.paging import links
 from service.paging import service as paging
 from service.paging.schedule import Deliver, Escalate, PlaceCall
 from service.playbooks import attach, runs
@@ -60,6 +61,27 @@ def page_level_one(event: IncidentEvent) -> None:
 def stop_paging(event: IncidentEvent) -> None:
     """Stop escalating and cancel the incident's unsent pages."""
     paging.stop(event.session, incident=event.incident, reason=f"incident {event.incident.status}")
+
+
+def drop_unsent(event: IncidentEvent) -> None:
+    """Nothing more goes out about a resolved incident: its unsent messages are dropped."""
+    paging.drop_pending(
+        event.session,
+        incident_id=event.incident.id,
+        reason=f"incident #{event.incident.id} was {event.incident.status}",
+    )
+
+
+def tell_resolved(event: IncidentEvent) -> None:
+    """Everyone paged gets one short resolution SMS (unless the policy says not to)."""
+    paging.tell_resolved(event.session, incident=event.incident, now=utcnow())
+
+
+def revoke_links(event: IncidentEvent) -> None:
+    """The incident closed: every link to it stops working."""
+    links.revoke_for_incident(
+        event.session, incident_id=event.incident.id, now=utcnow(), reason="incident closed"
+    )
 
 
 def restart_paging(event: IncidentEvent) -> None:
@@ -98,9 +120,11 @@ REACTIONS: Mapping[type, Sequence[Reaction]] = {
     IncidentAcknowledged: (stop_paging,),
     IncidentResolved: (
         stop_paging,
+        drop_unsent,
+        _guarded("tell everyone paged", tell_resolved),
         _guarded("retain the evidence", retain_evidence("resolved")),
     ),
-    IncidentClosed: (stop_paging,),
+    IncidentClosed: (stop_paging, drop_unsent, revoke_links),
     IncidentReopened: (restart_paging,),
     StatementApproved: (finish_statement_steps,),
 }

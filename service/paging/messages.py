@@ -50,11 +50,31 @@ def page_text(
     )
 
 
-def bundle_text(*, items: Sequence[tuple[Any, int | None]], link: str) -> str:
-    """Several open incidents for one phone in one SMS (throttled destination)."""
-    parts = [f"#{i.id} {i.severity.upper()} ({code}A)" for i, code in items]
-    text = f"FIREBREAK {len(items)} incidents: " + ", ".join(parts) + f". {link} Reply 1A etc."
+def _codes(codes: Sequence[int]) -> str:
+    """'4A', '4A or 5A', '4A, 5A or 6A'."""
+    names = [f"{c}A" for c in codes]
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " or " + names[-1]
+
+
+def bundle_text(*, items: Sequence[tuple[Any, int, str]]) -> str:
+    """Several pages for one phone in one SMS: each incident with its own reply code and link,
+    and a footer naming those codes (notices are never bundled)."""
+    parts = [f"#{i.id} {i.severity.upper()} {code}A {link}" for i, code, link in items]
+    codes = [code for _i, code, _link in items]
+    text = (
+        f"FIREBREAK {len(items)} pages: "
+        + "; ".join(parts)
+        + f". Reply {_codes(codes)} to ack (R resolve, E escalate)."
+    )
     return fit_to_segments(text, MAX_SEGMENTS)
+
+
+def resolved_text(*, incident: Any, by: str | None) -> str:
+    """One short SMS to everyone paged: the incident resolved, nothing more to do."""
+    who = f" by {by}" if by else ""
+    return fit_to_segments(
+        f"FIREBREAK #{incident.id} resolved{who}. No action needed. Thank you.", MAX_SEGMENTS
+    )
 
 
 def notice_text(*, incident: Any, monitor_name: str | None, link: str) -> str:

@@ -49,6 +49,10 @@ class PolicyCreateSchema(ma.Schema):
     )
     notify = ma.fields.List(TARGET, load_default=list, validate=validate.Length(max=10))
     repeat = ma.fields.Integer(load_default=1, validate=validate.Range(min=0, max=5))
+    notify_resolved = ma.fields.Boolean(
+        load_default=True,
+        metadata={"description": "everyone paged gets one short SMS when the incident resolves"},
+    )
     is_default = ma.fields.Boolean(load_default=False)
 
 

@@ -19,7 +19,7 @@ from service.errors import Invalid
 from service.incidents import service as incidents
 from service.incidents.models import OPEN_STATUSES, Incident, IncidentRole, Status
 from service.jobs import after_commit
-from service.paging import messages, targets
+from service.paging import links, messages, targets
 from service.paging.models import Escalation, EscalationPolicy, EscalationStatus, Page, PageStatus
 from service.paging.schedule import Deliver, Escalate, PlaceCall
 from service.timeline import events
@@ -43,8 +43,9 @@ FALLBACK_POLICY: dict[str, Any] = {
 
 
 def incident_link(incident_id: int) -> str:
-    """The link printed in messages."""
-    return f"{config.current().public_url}/incidents/{incident_id}"
+    """The link printed in messages: a placeholder, filled with a per-recipient token at send
+    time (`links.fill`), so the token is never stored in the clear."""
+    return links.placeholder_url()
 
 
 def check_policy_key(session: Session, key: str | None) -> None:
@@ -68,7 +69,13 @@ def policy_for(session: Session, incident: Incident) -> dict[str, Any]:
         row = session.scalar(query.where(EscalationPolicy.is_default.is_(True)))
     if row is None:
         return dict(FALLBACK_POLICY)
-    return {"key": row.key, "levels": row.levels, "notify": row.notify, "repeat": row.repeat}
+    return {
+        "key": row.key,
+        "levels": row.levels,
+        "notify": row.notify,
+        "repeat": row.repeat,
+        "notify_resolved": row.notify_resolved,
+    }
 
 
 def _latest_signal(session: Session, incident_id: int) -> dict[str, Any] | None:
@@ -114,24 +121,13 @@ def new_page(
     channel: str = "sms",
     esc: Escalation | None = None,
     body: str | None = None,
+    approval_id: int | None = None,
     now: datetime,
 ) -> Page:
     """Record a page before anything is sent, and queue its delivery after commit."""
     code = reply_code(session, user=user, incident_id=incident.id)
-    monitor_name = incident.monitor.name if incident.monitor else None
     if body is None:
-        if kind == "notify":
-            body = messages.notice_text(
-                incident=incident, monitor_name=monitor_name, link=incident_link(incident.id)
-            )
-        else:
-            body = messages.page_text(
-                incident=incident,
-                monitor_name=monitor_name,
-                signal=_latest_signal(session, incident.id),
-                code=code,
-                link=incident_link(incident.id),
-            )
+        body = compose(session, incident=incident, kind=kind, code=code)
     page = Page(
         incident_id=incident.id,
         user_id=user.id,
@@ -140,6 +136,7 @@ def new_page(
         to_number=user.phone,
         body=body,
         reply_code=code,
+        approval_id=approval_id,
         level=esc.level if esc else None,
         round=esc.round if esc else None,
         epoch=esc.epoch if esc else None,
@@ -165,6 +162,85 @@ def new_page(
     )
     after_commit(session, PlaceCall(page.id) if channel == "voice" else Deliver(user.id))
     return page
+
+
+def compose(session: Session, *, incident: Incident, kind: str, code: int) -> str:
+    """The text of a page or an open notice (with the link placeholder)."""
+    monitor_name = incident.monitor.name if incident.monitor else None
+    if kind == "notify":
+        return messages.notice_text(
+            incident=incident, monitor_name=monitor_name, link=incident_link(incident.id)
+        )
+    return messages.page_text(
+        incident=incident,
+        monitor_name=monitor_name,
+        signal=_latest_signal(session, incident.id),
+        code=code,
+        link=incident_link(incident.id),
+    )
+
+
+def drop_pending(
+    session: Session,
+    *,
+    reason: str,
+    incident_id: int | None = None,
+    approval_id: int | None = None,
+    keep_kinds: tuple[str, ...] = ("resolved",),
+) -> list[Page]:
+    """Drop the unsent messages of an incident (it resolved) or of an approval (decided), and
+    record each on the timeline; returns them."""
+    query = select(Page).where(Page.status == PageStatus.PENDING.value)
+    if incident_id is not None:
+        query = query.where(Page.incident_id == incident_id)
+    if approval_id is not None:
+        query = query.where(Page.approval_id == approval_id)
+    dropped = [p for p in session.scalars(query.order_by(Page.id)) if p.kind not in keep_kinds]
+    for page in dropped:
+        mark_dropped(session, page, reason=reason)
+    return dropped
+
+
+def mark_dropped(session: Session, page: Page, *, reason: str) -> None:
+    """One message will not be sent: say so on its incident's timeline."""
+    page.status, page.error = PageStatus.DROPPED.value, reason[:300]
+    if page.incident_id is not None:
+        timeline.append(
+            session,
+            incident_id=page.incident_id,
+            actor=ENGINE,
+            event=events.PageDropped(
+                page_id=page.id, to=page.user.name, page_kind=page.kind, reason=reason
+            ),
+        )
+
+
+def tell_resolved(session: Session, *, incident: Incident, now: datetime) -> list[Page]:
+    """One short SMS to everyone who was sent a page or notice about the incident (per policy)."""
+    esc = session.scalar(select(Escalation).where(Escalation.incident_id == incident.id))
+    if esc is not None and not esc.policy.get("notify_resolved", True):
+        return []
+    reached = (PageStatus.QUEUED, PageStatus.SENT, PageStatus.DELIVERED, PageStatus.SENDING)
+    user_ids = session.scalars(
+        select(Page.user_id)
+        .where(
+            Page.incident_id == incident.id,
+            Page.kind.in_(("page", "notify")),
+            Page.channel == "sms",
+            Page.status.in_([s.value for s in reached]),
+        )
+        .distinct()
+    ).all()
+    told = []
+    for user_id in sorted(set(user_ids)):
+        user = session.get(User, user_id)
+        if user is None or not user.pageable:
+            continue
+        body = messages.resolved_text(incident=incident, by=None)
+        told.append(
+            new_page(session, incident=incident, user=user, kind="resolved", body=body, now=now)
+        )
+    return told
 
 
 def _page_level(session: Session, *, esc: Escalation, incident: Incident, now: datetime) -> None:

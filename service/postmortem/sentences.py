@@ -107,6 +107,7 @@ SENTENCES: dict[type[EventData], Callable[[Any], str]] = {
     ev.PageStatusChanged: _page_status,
     ev.PageFailed: lambda e: f"Page {e.page_id} failed",
     ev.PageSkipped: _page_skipped,
+    ev.PageDropped: lambda e: f"Message to {e.to} dropped: {e.reason}",
     ev.Escalated: _escalated,
     ev.EscalationStopped: lambda e: "Escalation stopped",
     ev.EscalationExhausted: lambda e: "Escalation exhausted: nobody answered",

@@ -75,6 +75,17 @@ class PageSkipped(EventData):
 
 
 @dataclass(frozen=True, kw_only=True)
+class PageDropped(EventData):
+    """A message was not sent: by send time its incident resolved or its approval was decided."""
+
+    kind: ClassVar[EventKind] = EventKind.PAGE_DROPPED
+    page_id: int
+    to: str
+    page_kind: str = stored_as("kind")
+    reason: str
+
+
+@dataclass(frozen=True, kw_only=True)
 class Escalated(EventData):
     """An escalation level was paged (level and round 1-based)."""
 
