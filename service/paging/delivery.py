@@ -133,7 +133,8 @@ def _unique_codes(session: Session, user: User, batch: list[Page]) -> None:
         )
         .order_by(Page.id)
     ):
-        held.setdefault(code, incident_id)
+        if code is not None and incident_id is not None:
+            held.setdefault(code, incident_id)
     for page in sorted(batch, key=lambda p: p.id):
         if page.kind != "page" or page.incident_id is None or page.reply_code is None:
             continue
