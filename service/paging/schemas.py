@@ -104,3 +104,9 @@ class VerificationSchema(ma.Schema):
     verified = ma.fields.Boolean()
     verified_at = Timestamp(allow_none=True)
     code_expires_at = Timestamp(allow_none=True)
+
+
+class RevokedLinksSchema(ma.Schema):
+    """How many live links were revoked."""
+
+    revoked = ma.fields.Integer()
