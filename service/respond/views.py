@@ -19,7 +19,7 @@ from werkzeug.wrappers import Response as BaseResponse
 from service import config
 from service.auth.roles import NOTE_TAKERS, RESPONDERS
 from service.db import utcnow
-from service.errors import DomainError
+from service.errors import DomainError, Forbidden, Invalid
 from service.extensions import db
 from service.incidents import service as incidents
 from service.incidents.models import Incident
@@ -150,16 +150,16 @@ def _act(link: PageLink, action: str) -> str:
     note = (request.form.get("note") or "").strip()[:1000]
     if action in ("acknowledge", "resolve"):
         if not user.role_set & set(RESPONDERS):
-            raise DomainError(f"your role cannot {action} incidents")
+            raise Forbidden(f"your role cannot {action} incidents")
         incidents.transition(
             session, incident=incident, action=action, actor=actor, note=note or None
         )
         return "acknowledged" if action == "acknowledge" else "resolved"
     if action == "note":
         if not user.role_set & set(NOTE_TAKERS):
-            raise DomainError("your role cannot add notes")
+            raise Forbidden("your role cannot add notes")
         if not note:
-            raise DomainError("write a note first", field="note")
+            raise Invalid("write a note first", field="note")
         incidents.add_note(session, incident=incident, actor=actor, text=note)
         return "note added"
     step = (request.form.get("step") or "").strip()[:64]
