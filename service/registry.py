@@ -34,7 +34,7 @@ from service.playbooks.schedule import NotifyReady, RemindOwner, TellWolf
 from service.postmortem import retention
 from service.queues import QueueName
 from service.statements import jobs as statement_jobs
-from service.statements.hooks import StatementApproved
+from service.statements.hooks import StatementApproved, StatementPublished
 from service.statements.schedule import EscalateApproval, RemindApprovers
 
 log = logging.getLogger(__name__)
@@ -103,10 +103,11 @@ def retain_evidence(reason: str) -> Callable[[IncidentEvent], None]:
     return retain
 
 
-def finish_statement_steps(event: StatementApproved) -> None:
-    """Finish the playbook steps that waited for an approved statement."""
+def finish_statement_steps(event: StatementApproved | StatementPublished) -> None:
+    """Finish the playbook steps that waited for an approved (or published) statement."""
+    verb = "published" if isinstance(event, StatementPublished) else "approved"
     runs.complete_by_statement(
-        event.session, incident_id=event.incident_id, statement_id=event.statement_id
+        event.session, incident_id=event.incident_id, statement_id=event.statement_id, verb=verb
     )
 
 
@@ -127,6 +128,7 @@ REACTIONS: Mapping[type, Sequence[Reaction]] = {
     IncidentClosed: (stop_paging, drop_unsent, revoke_links),
     IncidentReopened: (restart_paging,),
     StatementApproved: (finish_statement_steps,),
+    StatementPublished: (finish_statement_steps,),
 }
 
 #: where each job request runs: its queue and its entry point

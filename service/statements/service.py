@@ -7,12 +7,14 @@ import difflib
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from service import bus
 from service.auth.models import User
 from service.auth.roles import Role
 from service.db import utcnow
 from service.errors import Conflict, Forbidden, Invalid, NotFound
 from service.incidents.models import Incident, IncidentRole
 from service.paging import links
+from service.statements.hooks import StatementPublished
 from service.statements.models import (
     MAX_TEXT,
     Approval,
@@ -211,4 +213,5 @@ def publish(
         ),
     )
     session.expire(statement, ["publications"])
+    bus.publish(StatementPublished(session, incident.id, statement.id))
     return pub
