@@ -49,7 +49,9 @@ def _headers(resp: Response) -> Response:
         "form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
     )
     resp.headers["X-Content-Type-Options"] = "nosniff"
-    resp.headers["Referrer-Policy"] = "no-referrer"  # the token is in the URL
+    # the token is in the URL: never sent to another site (and a form posted back keeps its
+    # Origin, which "no-referrer" would turn into "null")
+    resp.headers["Referrer-Policy"] = "same-origin"
     resp.headers["X-Frame-Options"] = "DENY"
     resp.headers["Cache-Control"] = "no-store"
     resp.headers["X-Robots-Tag"] = "noindex"

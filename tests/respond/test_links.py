@@ -53,7 +53,7 @@ def test_a_get_shows_the_incident_and_never_acts(paged):
     text = page.get_data(as_text=True)
     assert f"#{number} Exploding kettle video" in text and "Acknowledge" in text
     assert "secret" not in text  # nothing of other incidents
-    assert page.headers["Referrer-Policy"] == "no-referrer"
+    assert page.headers["Referrer-Policy"] == "same-origin"
     assert page.headers["Cache-Control"] == "no-store"
     assert len(_timeline(client, wolf, number)) == before
     assert _incident(client, wolf, number)["status"] == "triggered"
