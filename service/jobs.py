@@ -104,6 +104,8 @@ def after_commit(
 
 @event.listens_for(Session, "after_commit")
 def _flush_jobs(session: Session) -> None:
+    if session.in_nested_transaction():
+        return  # a savepoint was released: nothing is committed (or visible) yet
     jobs: list[Deferred] = session.info.pop("deferred_jobs", [])
     for job in jobs:
         try:
@@ -114,4 +116,7 @@ def _flush_jobs(session: Session) -> None:
 
 @event.listens_for(Session, "after_rollback")
 def _drop_jobs(session: Session) -> None:
+    if session.in_nested_transaction():
+        return  # a savepoint rolled back: the outer work (and its jobs) goes on; jobs are
+        # idempotent, so one deferred inside the savepoint finds nothing to do
     session.info.pop("deferred_jobs", None)

@@ -84,10 +84,12 @@ def _latest_signal(session: Session, incident_id: int) -> dict[str, Any] | None:
     )
     if signal is None:
         return None
+    # the figures as the timeline records them (signal.detected), so the SMS and the
+    # post-mortem print the same number
     return {
         "observed": signal.observed,
-        "expected": signal.expected,
-        "negative_share": signal.negative_share,
+        "expected": round(signal.expected, 2),
+        "negative_share": round(signal.negative_share, 3),
     }
 
 
