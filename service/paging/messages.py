@@ -22,7 +22,7 @@ def _numbers(signal: dict[str, Any] | None) -> str:
     parts = []
     if signal.get("observed") is not None and signal.get("expected"):
         parts.append(
-            f"{signal['observed']:.0f} mentions ({signal['observed'] / signal['expected']:.0f}x)"
+            f"{signal['observed']:.0f} mentions ({signal['observed'] / signal['expected']:.1f}x)"
         )
     if signal.get("negative_share") is not None:
         parts.append(f"{signal['negative_share']:.0%} neg")

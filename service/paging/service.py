@@ -84,12 +84,11 @@ def _latest_signal(session: Session, incident_id: int) -> dict[str, Any] | None:
     )
     if signal is None:
         return None
-    # the figures as the timeline records them (signal.detected), so the SMS and the
-    # post-mortem print the same number
+    # the raw figures, rounded once when printed, as the incident's title does
     return {
         "observed": signal.observed,
-        "expected": round(signal.expected, 2),
-        "negative_share": round(signal.negative_share, 3),
+        "expected": signal.expected,
+        "negative_share": signal.negative_share,
     }
 
 
