@@ -154,6 +154,13 @@ def _unique_codes(session: Session, user: User, batch: list[Page]) -> None:
         page.body = paging.compose(session, incident=incident, kind="page", code=code)
 
 
+def _fits(session: Session, pages: list[Page]) -> int:
+    """How many pages one bundle holds whole (measured with placeholder links)."""
+    link = links.placeholder_url()
+    items = [(session.get_one(Incident, p.incident_id), p.reply_code or 0, link) for p in pages]
+    return messages.bundle_size(items)
+
+
 def _choose(
     session: Session, user: User, live: list[Page], now: datetime
 ) -> tuple[list[Page], str | None]:
@@ -163,7 +170,9 @@ def _choose(
     pages = [p for p in live if p.kind == "page"]
     others = [p for p in live if p.kind != "page"]
     if pages:
-        batch = pages
+        batch = pages[: _fits(session, pages)]
+        if len(batch) < len(pages):  # the rest go in the next message, at once
+            after_commit(session, Deliver(user.id))
     else:
         last = session.scalar(select(func.max(Page.sent_at)).where(Page.to_number == user.phone))
         if last is not None and now - last < throttle:

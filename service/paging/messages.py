@@ -7,7 +7,7 @@ from typing import Any
 
 from twilio.twiml.voice_response import Gather, VoiceResponse
 
-from service.paging.segments import fit_to_segments
+from service.paging.segments import count_segments, fit_to_segments
 
 MAX_SEGMENTS = 2
 HELP = (
@@ -56,17 +56,28 @@ def _codes(codes: Sequence[int]) -> str:
     return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " or " + names[-1]
 
 
-def bundle_text(*, items: Sequence[tuple[Any, int, str]]) -> str:
-    """Several pages for one phone in one SMS: each incident with its own reply code and link,
-    and a footer naming those codes (notices are never bundled)."""
+def _bundle(items: Sequence[tuple[Any, int, str]]) -> str:
     parts = [f"#{i.id} {i.severity.upper()} {code}A {link}" for i, code, link in items]
     codes = [code for _i, code, _link in items]
-    text = (
+    return (
         f"FIREBREAK {len(items)} pages: "
         + "; ".join(parts)
         + f". Reply {_codes(codes)} to ack (R resolve, E escalate)."
     )
-    return fit_to_segments(text, MAX_SEGMENTS)
+
+
+def bundle_size(items: Sequence[tuple[Any, int, str]]) -> int:
+    """How many of these pages (in order) one bundle holds whole, without cutting any."""
+    n = 1
+    while n < len(items) and count_segments(_bundle(items[: n + 1])) <= MAX_SEGMENTS:
+        n += 1
+    return n
+
+
+def bundle_text(*, items: Sequence[tuple[Any, int, str]]) -> str:
+    """Several pages for one phone in one SMS: each incident with its own reply code and link,
+    and a footer naming those codes (notices are never bundled; see `bundle_size`)."""
+    return fit_to_segments(_bundle(items), MAX_SEGMENTS)
 
 
 def resolved_text(*, incident: Any, by: str | None) -> str:

@@ -3,6 +3,7 @@ resolution SMS, never early. Real Redis, RQ workers and the twilio SDK against t
 
 from __future__ import annotations
 
+import re
 import time
 from datetime import timedelta
 
@@ -207,3 +208,17 @@ def test_an_escalation_timer_that_fires_early_waits_for_its_due_time(tw_app, tw_
     with tw_app.app_context():  # far too early: re-armed, nothing paged, no long sleep
         assert paging_jobs.escalate(number, *expect) is False
     assert time.monotonic() - started < 2
+
+
+def test_a_bundle_never_cuts_an_incident_the_rest_follow_at_once(tw_app, tw_jobs, standin):
+    wolf, backup, legal = team(tw_app)
+    policy(tw_app, [{"targets": [{"user_id": wolf["id"]}], "delay_seconds": 300}])
+    client = tw_app.test_client()
+    numbers = [declare(client, wolf, title=f"storm {i}") for i in range(7)]
+    tw_jobs()
+    bodies = _to(standin, WOLF)
+    assert len(bodies) > 1  # seven pages with links do not fit one message
+    for number in numbers:  # every incident is in exactly one message, whole
+        holding = [b for b in bodies if re.search(rf"#{number}\b.*\b{number}A\b", b)]
+        assert len(holding) == 1, (number, bodies)
+    assert all(len(b) <= 306 for b in bodies)
