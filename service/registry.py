@@ -25,7 +25,7 @@ from service.incidents.hooks import (
 )
 from service.jobs import JobRequest, Route
 from service.paging import jobs as paging_jobs
-from service.paging import links
+from service.paging import links, resolution
 from service.paging import service as paging
 from service.paging.schedule import Deliver, Escalate, PlaceCall
 from service.playbooks import attach, runs
@@ -65,7 +65,7 @@ def stop_paging(event: IncidentEvent) -> None:
 
 def drop_unsent(event: IncidentEvent) -> None:
     """Nothing more goes out about a resolved incident: its unsent messages are dropped."""
-    paging.drop_pending(
+    resolution.drop_pending(
         event.session,
         incident_id=event.incident.id,
         reason=f"incident #{event.incident.id} was {event.incident.status}",
@@ -74,7 +74,7 @@ def drop_unsent(event: IncidentEvent) -> None:
 
 def tell_resolved(event: IncidentEvent) -> None:
     """Everyone paged gets one short resolution SMS (unless the policy says not to)."""
-    paging.tell_resolved(event.session, incident=event.incident, now=utcnow())
+    resolution.tell_resolved(event.session, incident=event.incident, now=utcnow())
 
 
 def revoke_links(event: IncidentEvent) -> None:

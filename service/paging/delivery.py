@@ -15,9 +15,9 @@ from service import config
 from service.auth.models import User
 from service.db import utcnow
 from service.extensions import db
-from service.incidents.models import OPEN_STATUSES, Incident
+from service.incidents.models import Incident
 from service.jobs import after_commit
-from service.paging import links, messages
+from service.paging import codes, links, messages, resolution
 from service.paging import service as paging
 from service.paging.models import FINAL, PROVIDER_ORDER, Page, PageStatus
 from service.paging.schedule import Deliver
@@ -109,49 +109,12 @@ def _live(session: Session, pending: list[Page], now: datetime) -> list[Page]:
             and incident.status in CLOSED_STATUSES
             and page.kind not in KEEP_AFTER_RESOLVE
         ):
-            paging.mark_dropped(
+            resolution.mark_dropped(
                 session, page, reason=f"incident #{incident.id} was {incident.status}"
             )
         else:
             live.append(page)
     return live
-
-
-def _unique_codes(session: Session, user: User, batch: list[Page]) -> None:
-    """Give each incident in the batch a reply code no other open incident of this person holds
-    (two incidents opened at the same moment may have picked the same one)."""
-    ids = {p.id for p in batch}
-    held: dict[int, int] = {}
-    for incident_id, code in session.execute(
-        select(Page.incident_id, Page.reply_code)
-        .join(Incident, Incident.id == Page.incident_id)
-        .where(
-            Page.user_id == user.id,
-            Page.reply_code.is_not(None),
-            Page.id.not_in(ids),
-            Incident.status.in_(OPEN_STATUSES),
-        )
-        .order_by(Page.id)
-    ):
-        if code is not None and incident_id is not None:
-            held.setdefault(code, incident_id)
-    for page in sorted(batch, key=lambda p: p.id):
-        if page.kind != "page" or page.incident_id is None or page.reply_code is None:
-            continue
-        owner = held.get(page.reply_code)
-        if owner is None or owner == page.incident_id:
-            held[page.reply_code] = page.incident_id
-            continue
-        code = next(c for c in range(1, len(held) + 2) if c not in held)
-        held[code] = page.incident_id
-        session.execute(
-            update(Page)
-            .where(Page.user_id == user.id, Page.incident_id == page.incident_id)
-            .values(reply_code=code)
-        )
-        session.refresh(page)
-        incident = session.get_one(Incident, page.incident_id)
-        page.body = paging.compose(session, incident=incident, kind="page", code=code)
 
 
 def _fits(session: Session, pages: list[Page]) -> int:
@@ -210,7 +173,7 @@ def deliver(*, user_id: int, now: datetime) -> str:
         batch, held = _choose(session, user, live, now)
         if held:
             return held
-        _unique_codes(session, user, batch)
+        codes.make_unique(session, user, batch)
         key = "pages-" + "-".join(str(p.id) for p in batch)
         claimed = _claim(session, batch, key, now)
         if not claimed:

@@ -15,7 +15,8 @@ from service.bus import publish
 from service.errors import Conflict, Forbidden, Invalid
 from service.incidents.models import Incident, IncidentRole
 from service.jobs import after_commit
-from service.paging.service import drop_pending, new_page
+from service.paging.resolution import drop_pending
+from service.paging.service import new_page
 from service.paging.targets import resolve
 from service.playbooks.runs import statement_policy
 from service.statements.hooks import StatementApproved
