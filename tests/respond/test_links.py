@@ -43,7 +43,6 @@ def paged(tw_app, tw_jobs, standin):
     return {"client": client, "wolf": wolf, "backup": backup, "number": number, "path": path}
 
 
-@pytest.mark.smoke
 def test_a_get_shows_the_incident_and_never_acts(paged):
     client, wolf, number = paged["client"], paged["wolf"], paged["number"]
     before = len(_timeline(client, wolf, number))
