@@ -66,11 +66,11 @@ def first_sms(standin: TwilioStandIn, to: str, number: int, timeout: float = 20.
 
 
 def summary(values: list[float]) -> str:
-    """p50 / p99 / max in milliseconds."""
+    """min / p50 / p99 / max in milliseconds (min < 0 would mean something fired early)."""
     ms = [v * 1000 for v in values]
     return (
-        f"p50 {percentile(ms, 0.5):.0f} ms, p99 {percentile(ms, 0.99):.0f} ms, "
-        f"max {max(ms):.0f} ms (n={len(ms)})"
+        f"min {min(ms):.0f} ms, p50 {percentile(ms, 0.5):.0f} ms, "
+        f"p99 {percentile(ms, 0.99):.0f} ms, max {max(ms):.0f} ms (n={len(ms)})"
     )
 
 
@@ -143,6 +143,8 @@ def main() -> None:
                 due_at = datetime.fromisoformat(due.replace("Z", "+00:00")).timestamp()
                 late.append(first_sms(standin, "+14155550102", number, DELAY + 30) - due_at)
             print(f"escalation lateness (next level's SMS minus due time): {summary(late)}")
+            early = [v for v in late if v < 0]
+            print(f"escalations early: {len(early)} of {len(late)} (must be 0)")
             print(f"machine load (1 min): {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores")
 
 

@@ -18,6 +18,12 @@ from scripts.stack import Stack, exit_on_sigterm  # noqa: E402
 
 BOLD, DIM, RESET = "\033[1m", "\033[2m", "\033[0m"
 DEMO_TWILIO_TOKEN = "demo-twilio-auth-token"
+PHONES = {
+    "wolf": "+14155550101",
+    "legal": "+14155550102",
+    "comms": "+14155550103",
+    "backup": "+14155550104",
+}
 
 
 def say(text: str) -> None:
@@ -36,6 +42,8 @@ def settings(workdir: Path, redis_url: str) -> dict[str, str]:
         # the demo plays Twilio for SMS replies, so it signs webhooks with this token
         "FIREBREAK_TWILIO_AUTH_TOKEN": DEMO_TWILIO_TOKEN,
         "FIREBREAK_LOG_LEVEL": "warning",
+        # notices and reminders to one phone are spaced (pages never wait); shorter for a demo
+        "FIREBREAK_SMS_THROTTLE_SECONDS": "10",
     }
 
 
@@ -131,6 +139,9 @@ def main() -> None:
         number = run_story(demo)
         if args.serve:
             serve(demo, number)
+    if not args.serve:
+        print("\n  The pages stopped with the demo (the links above no longer answer);")
+        print("  run it with --serve to keep them up and get a sign-in token.")
     print(f"\n{DIM}Files: {demo.workdir}{RESET}")
 
 
@@ -204,8 +215,10 @@ def replay_firestorm(demo: Demo) -> int:
 def serve(demo: Demo, number: int) -> None:
     """Keep the processes up so a person can sign in and read the incident page."""
     say("Serving the pages (Ctrl-C to stop)")
-    print(f"  open {demo.base}/ui/incidents/{number}")
-    print(f"  sign in with Rita Reviewer's token: {demo.tokens['reviewer']}")
+    print(f"  the incident page: {demo.base}/ui/incidents/{number}")
+    print(f"  sign in there with Rita Reviewer's token: {demo.tokens['reviewer']}")
+    status = reply_sms(demo, PHONES["wolf"], f"STATUS {number}")
+    print(f"  Winston's phone page (his own 12-hour link, from STATUS {number}): {status}")
     try:
         while all(p.poll() is None for p in demo.stack.procs):
             time.sleep(1)
@@ -254,24 +267,12 @@ def run_story(demo: Demo) -> int:
     for e in events[0]["data"].get("evidence", [])[:5]:
         print(f"  {e['reach']:>9,} followers  {e['sentiment']:+.2f}  {e['text'][:70]}")
     page_and_escalate(demo, number)
-    say("The Wolf takes command")
-    demo.call("wolf", "PUT", f"/incidents/{number}/roles/wolf", json={"user_id": demo.ids["wolf"]})
-    demo.call(
-        "legal",
-        "POST",
-        f"/incidents/{number}/notes",
-        json={"text": "No admission of fault in any statement until engineering reports."},
-    )
+    take_command(demo, number)
     walk_playbook(demo, number)
     holding_statement(demo, number)
     say("The playbook now")
     show_steps(demo, number)
-    demo.call(
-        "wolf",
-        "POST",
-        f"/incidents/{number}/resolve",
-        json={"note": "video debunked by the creator; volume back to normal"},
-    )
+    resolve_and_tell(demo, number)
     say(f"Timeline of #{number}")
     demo.show_timeline(number)
     say("Post-mortem: the incident page, its chart and the Markdown draft")
@@ -294,10 +295,6 @@ def run_story(demo: Demo) -> int:
         print(f"  {line}")
     print(f"  ... the whole draft: {files['markdown']} (chart: {files['svg'].name})")
     print(f"  the incident page as one file, for any browser: {files['html']}")
-    print(
-        f"  the live page: {demo.base}/ui/incidents/{number} (sign in with a token; "
-        "run the demo with --serve to keep it up)"
-    )
     return number
 
 
@@ -348,7 +345,7 @@ def page_and_escalate(demo: Demo, number: int) -> None:
     """The pages go out, nobody answers, the next level is paged and answers by SMS."""
     import re
 
-    phones = {"wolf": "+14155550101", "legal": "+14155550102", "backup": "+14155550104"}
+    phones = PHONES
     say("Paging (console SMS backend; each message is also in var/demo/outbox.jsonl)")
     opened = time.monotonic()
     for who in ("wolf", "legal"):
@@ -362,20 +359,33 @@ def page_and_escalate(demo: Demo, number: int) -> None:
     print(f"  reply: {reply_sms(demo, phones['backup'], f'{code}A')}")
     incident = demo.call("reviewer", "GET", f"/incidents/{number}")
     print(f"  #{number} is {incident['status']}; escalation stopped")
+    link = re.search(r"(https?://\S+/r/[A-Za-z0-9_-]{22})", m["body"])
+    if link:
+        page = requests.get(link.group(1), timeout=10)
+        print(
+            f"  the link in Bea's SMS opens #{number} on her phone without a sign-in "
+            f"(HTTP {page.status_code}; opening it never acts, its buttons do)"
+        )
     for p in demo.call("reviewer", "GET", f"/incidents/{number}/pages"):
         level = f"level {p['level']}" if p["level"] is not None else "notice"
         print(f"  page {p['id']}: {p['user']:<13} {p['kind']:<7} {level:<8} {p['status']}")
 
 
+def _cut(text: str, width: int) -> str:
+    """Text that fits `width`, with an ellipsis when cut."""
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
 def show_steps(demo: Demo, number: int) -> None:
     """The incident's playbook steps: owner, state, and when they became ready and finished."""
     run = demo.call("reviewer", "GET", f"/incidents/{number}/playbook")
+    print(f"  {'#':>2}  {'step':<46} {'owner':<9} {'state':<11} {'ready (UTC)':<13} done (UTC)")
     for st in run["steps"]:
         ready = (st["ready_at"] or "")[11:23]
         done = (st["finished_at"] or "")[11:23]
         print(
-            f"  {st['position']:>2}. {st['title'][:44]:<44} {st['owner']:<9} {st['state']:<11}"
-            f" {DIM}ready {ready or '-':<12} done {done or '-'}{RESET}"
+            f"  {st['position']:>2}. {_cut(st['title'], 46):<46} {st['owner']:<9} "
+            f"{st['state']:<11} {ready or '-':<13} {done or '-'}"
         )
 
 
@@ -384,18 +394,102 @@ def walk_playbook(demo: Demo, number: int) -> None:
     run = demo.call("reviewer", "GET", f"/incidents/{number}/playbook")
     say(f"Playbook attached: {run['title']} (v{run['version']}, sha256 {run['sha256'][:12]})")
     show_steps(demo, number)
-    first = run["steps"][0]
-    say(f"Winston texts DONE {number} 1 ({first['title']})")
-    print(f"  reply: {reply_sms(demo, '+14155550101', f'DONE {number} 1')}")
+    steps = {st["id"]: st for st in run["steps"]}
+    for step_id in ("take-command", "assess-scope"):
+        st = steps[step_id]
+        say(f"Winston texts DONE {number} {st['position']} ({st['title']})")
+        command = f"DONE {number} {st['position']}"
+        print(f"  reply: {reply_sms(demo, PHONES['wolf'], command)}")
     comms_step = next(st for st in run["steps"] if st["owner"] == "comms" and not st["depends_on"])
+    say(f"Colin (comms) marks step {comms_step['position']} done through the API")
     demo.call(
         "comms", "POST", f"/incidents/{number}/playbook/steps/{comms_step['id']}/done", json={}
     )
-    print(f"  Colin (comms) marks '{comms_step['title']}' done through the API")
+    print(f"  '{comms_step['title']}' done")
+    legal_step = next(
+        st for st in run["steps"] if st["owner"] == "legal" and st["depends_on"] == ["assess-scope"]
+    )
+    say(f"Lena (legal) texts DONE {number} {legal_step['position']} ({legal_step['title']})")
+    reply = reply_sms(demo, PHONES["legal"], f"DONE {number} {legal_step['position']}")
+    print(f"  reply: {reply}")
+
+
+def take_command(demo: Demo, number: int) -> None:
+    """Who leads, and legal's first word on the timeline."""
+    say("The Wolf takes command")
+    incident = demo.call("reviewer", "GET", f"/incidents/{number}")
+    roles = ", ".join(f"{a['role']}: {a['user']}" for a in incident["assignments"])
+    print("  Winston leads as the Wolf (assigned when level 1 paged him); Bea acknowledged")
+    print(f"  incident roles: {roles}")
+    note = "No admission of fault in any statement until engineering reports."
+    demo.call("legal", "POST", f"/incidents/{number}/notes", json={"text": note})
+    print(f"  Lena (legal) notes: {note}")
+
+
+def wait_for_text(demo: Demo, to: str, needle: str, timeout: float = 40.0) -> dict[str, Any]:
+    """The first SMS to `to` containing `needle`, waiting for it if needed."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        for m in outbox(demo):
+            if m["kind"] == "sms" and m["to"] == to and needle in m["body"]:
+                return m
+        time.sleep(0.2)
+    raise SystemExit(f"no SMS to {to} with {needle!r} within {timeout:.0f} s")
+
+
+def approve_by_link(demo: Demo, link: str, version: dict, ticks: list[str]) -> str:
+    """Lena opens the link in her SMS and approves that exact version on the phone page."""
+    import re
+
+    page = requests.get(link, timeout=10)
+    csrf = re.search(r'name="csrf" value="([0-9a-f]{64})"', page.text)
+    if page.status_code != 200 or not csrf:
+        raise SystemExit(f"legal's link did not open the approval page: {page.status_code}")
+    form = {
+        "csrf": csrf.group(1),
+        "sha256": version["hash"],
+        "decision": "approve",
+        "checklist": ticks,
+        "comment": "approved as written",
+    }
+    done = requests.post(f"{link}/decide", data=form, timeout=10)
+    found = re.search(r"Done: ([^<]+)\.", done.text)
+    if done.status_code != 200 or not found:
+        raise SystemExit(f"approval on the phone page failed: {done.status_code}")
+    return found.group(1)
+
+
+def resolve_and_tell(demo: Demo, number: int) -> None:
+    """Resolve; everyone paged gets one short SMS, and nothing else goes out about it."""
+    before = len(outbox(demo))
+    say(f"Winston resolves #{number}: everyone paged is told, nothing else is sent")
+    demo.call(
+        "wolf",
+        "POST",
+        f"/incidents/{number}/resolve",
+        json={"note": "video debunked by the creator; volume back to normal"},
+    )
+    reached = {m["to"] for m in outbox(demo)[:before] if m["kind"] == "sms"}
+    told: dict[str, str] = {}
+    deadline = time.monotonic() + 25
+    while time.monotonic() < deadline and set(told) < reached:
+        told = {m["to"]: m["body"] for m in outbox(demo)[before:] if m["kind"] == "sms"}
+        time.sleep(0.3)
+    names = {phone: who for who, phone in PHONES.items()}
+    for phone, body in sorted(told.items()):
+        print(f"  SMS to {names.get(phone, phone)}: {body}")
+    others = [m for m in outbox(demo)[before:] if "resolved" not in m.get("body", "")]
+    print(f"  anything else sent about #{number} after it resolved: {len(others)}")
+    events = demo.call("reviewer", "GET", f"/incidents/{number}/timeline")["events"]
+    dropped = [e for e in events if e["kind"] == "page.dropped"]
+    if dropped:
+        print(f"  {len(dropped)} unsent reminder(s) dropped, each on the timeline")
 
 
 def holding_statement(demo: Demo, number: int) -> None:
-    """Draft, legal and comms approve the exact text, comms publishes."""
+    """Draft; legal approves on her phone from the SMS link, comms through the API; publish."""
+    import re
+
     say("Holding statement: drafted by the Wolf, approved by legal and comms, published")
     text = (
         "We have seen the video of an Acme kettle and we are taking it seriously. Our safety team "
@@ -413,14 +507,19 @@ def holding_statement(demo: Demo, number: int) -> None:
         f"{', '.join(approval['required_roles'])}; checklist of {len(approval['checklist'])}"
     )
     ticks = [item["id"] for item in approval["checklist"]]
-    for who in ("legal", "comms"):
-        demo.call(
-            who,
-            "POST",
-            f"{path}/approve",
-            json={"hash": version["hash"], "comment": "approved as written", "checklist": ticks},
-        )
-        print(f"  {who} approved the exact text")
+    request = wait_for_text(demo, PHONES["legal"], "needs approval")
+    print(f"  SMS to Lena: {request['body']}")
+    link = re.search(r"(https?://\S+/r/[A-Za-z0-9_-]{22})", request["body"])
+    if link is None:
+        raise SystemExit("the approval request carries no link")
+    print(f"  Lena on her phone: {approve_by_link(demo, link.group(1), version, ticks)}")
+    demo.call(
+        "comms",
+        "POST",
+        f"{path}/approve",
+        json={"hash": version["hash"], "comment": "approved as written", "checklist": ticks},
+    )
+    print("  Colin (comms) approved the exact text through the API")
     demo.call(
         "comms",
         "POST",

@@ -25,6 +25,7 @@ from service.paging.views import blp as paging_blp
 from service.paging.webhooks import blp as webhooks_blp
 from service.playbooks.views import blp as playbooks_blp
 from service.postmortem.views import blp as postmortem_blp
+from service.respond.views import blp as respond_blp
 from service.statements.views import blp as statements_blp
 from service.timeline.views import blp as timeline_blp
 from service.web.views import blp as web_blp
@@ -71,6 +72,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(metrics.blp)
     app.register_blueprint(webhooks_blp)
     app.register_blueprint(web_blp)
+    app.register_blueprint(respond_blp)
     app.register_blueprint(root_blp)
     for blp in (
         users_blp,

@@ -123,6 +123,7 @@ SETTINGS: dict[str, tuple[Any, Any]] = {
     "CONSOLE_OUTBOX_PATH": (None, _optional_str),
     "PAGE_VALIDITY_SECONDS": (600, _int("PAGE_VALIDITY_SECONDS", 60, 14400)),
     "SMS_THROTTLE_SECONDS": (30, _int("SMS_THROTTLE_SECONDS", 0, 3600)),
+    "LINK_TTL_SECONDS": (43200, _int("LINK_TTL_SECONDS", 60, 43200)),
     "PLAYBOOKS_DIR": (str(PROJECT_ROOT / "playbooks"), str),
     "TOKEN_LAST_USED_RESOLUTION_SECONDS": (
         60,
@@ -157,6 +158,7 @@ class Settings:
     console_outbox_path: str | None
     page_validity_seconds: int
     sms_throttle_seconds: int
+    link_ttl_seconds: int
     playbooks_dir: str
     token_last_used_resolution_seconds: int
     worker_fork: bool

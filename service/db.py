@@ -76,6 +76,10 @@ class UTCDateTime(TypeDecorator):
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    # the driver's own transaction handling starts a transaction only at the first write, so
+    # a read (the timeline's next number) and the write after it were not one transaction:
+    # SQLAlchemy emits BEGIN itself (below), as its SQLite documentation recommends
+    dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA foreign_keys=ON")
@@ -84,11 +88,18 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+def _sqlite_begin(conn: Any) -> None:
+    """Take SQLite's write lock when a transaction starts: writers are serialised whole (read,
+    then write), which is what the timeline's numbering and the row locks elsewhere assume."""
+    conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
 def make_engine(url: str, *, pool_size: int = 5) -> Engine:
     """An engine for PostgreSQL or SQLite with the settings Firebreak relies on."""
     if url.startswith("sqlite"):
         engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
         event.listen(engine, "connect", _sqlite_pragmas)
+        event.listen(engine, "begin", _sqlite_begin)
         return engine
     return create_engine(url, pool_size=pool_size, max_overflow=pool_size * 2, pool_pre_ping=True)
 
@@ -167,6 +178,8 @@ def after_commit(session: Session, callback: Callable[[], object]) -> None:
 
 @event.listens_for(Session, "after_commit")
 def _run_after_commit(session: Session) -> None:
+    if session.in_nested_transaction():
+        return  # a savepoint was released: nothing is committed (or visible) yet
     for callback in session.info.pop(_CALLBACKS, []):
         try:
             callback()
@@ -176,4 +189,7 @@ def _run_after_commit(session: Session) -> None:
 
 @event.listens_for(Session, "after_rollback")
 def _drop_after_commit(session: Session) -> None:
+    if session.in_nested_transaction():
+        return  # a savepoint rolled back: the outer work (and its callbacks) goes on; jobs are
+        # idempotent, so one deferred inside the savepoint finds nothing to do
     session.info.pop(_CALLBACKS, None)

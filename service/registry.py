@@ -25,6 +25,7 @@ from service.incidents.hooks import (
 )
 from service.jobs import JobRequest, Route
 from service.paging import jobs as paging_jobs
+from service.paging import links, resolution
 from service.paging import service as paging
 from service.paging.schedule import Deliver, Escalate, PlaceCall
 from service.playbooks import attach, runs
@@ -33,7 +34,7 @@ from service.playbooks.schedule import NotifyReady, RemindOwner, TellWolf
 from service.postmortem import retention
 from service.queues import QueueName
 from service.statements import jobs as statement_jobs
-from service.statements.hooks import StatementApproved
+from service.statements.hooks import StatementApproved, StatementPublished
 from service.statements.schedule import EscalateApproval, RemindApprovers
 
 log = logging.getLogger(__name__)
@@ -62,6 +63,27 @@ def stop_paging(event: IncidentEvent) -> None:
     paging.stop(event.session, incident=event.incident, reason=f"incident {event.incident.status}")
 
 
+def drop_unsent(event: IncidentEvent) -> None:
+    """Nothing more goes out about a resolved incident: its unsent messages are dropped."""
+    resolution.drop_pending(
+        event.session,
+        incident_id=event.incident.id,
+        reason=f"incident #{event.incident.id} was {event.incident.status}",
+    )
+
+
+def tell_resolved(event: IncidentEvent) -> None:
+    """Everyone paged gets one short resolution SMS (unless the policy says not to)."""
+    resolution.tell_resolved(event.session, incident=event.incident, now=utcnow())
+
+
+def revoke_links(event: IncidentEvent) -> None:
+    """The incident closed: every link to it stops working."""
+    links.revoke_for_incident(
+        event.session, incident_id=event.incident.id, now=utcnow(), reason="incident closed"
+    )
+
+
 def restart_paging(event: IncidentEvent) -> None:
     """Page level 1 again, under a new epoch."""
     paging.restart(event.session, incident=event.incident, now=utcnow())
@@ -81,10 +103,11 @@ def retain_evidence(reason: str) -> Callable[[IncidentEvent], None]:
     return retain
 
 
-def finish_statement_steps(event: StatementApproved) -> None:
-    """Finish the playbook steps that waited for an approved statement."""
+def finish_statement_steps(event: StatementApproved | StatementPublished) -> None:
+    """Finish the playbook steps that waited for an approved (or published) statement."""
+    verb = "published" if isinstance(event, StatementPublished) else "approved"
     runs.complete_by_statement(
-        event.session, incident_id=event.incident_id, statement_id=event.statement_id
+        event.session, incident_id=event.incident_id, statement_id=event.statement_id, verb=verb
     )
 
 
@@ -98,11 +121,14 @@ REACTIONS: Mapping[type, Sequence[Reaction]] = {
     IncidentAcknowledged: (stop_paging,),
     IncidentResolved: (
         stop_paging,
+        drop_unsent,
+        _guarded("tell everyone paged", tell_resolved),
         _guarded("retain the evidence", retain_evidence("resolved")),
     ),
-    IncidentClosed: (stop_paging,),
+    IncidentClosed: (stop_paging, drop_unsent, revoke_links),
     IncidentReopened: (restart_paging,),
     StatementApproved: (finish_statement_steps,),
+    StatementPublished: (finish_statement_steps,),
 }
 
 #: where each job request runs: its queue and its entry point

@@ -38,6 +38,7 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("statements", ("service.statements",)),
     ("postmortem", ("service.postmortem",)),
     ("web", ("service.web",)),
+    ("respond", ("service.respond",)),
     (
         "app",
         (

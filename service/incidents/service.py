@@ -203,9 +203,12 @@ def add_note(session: Session, *, incident: Incident, actor: Actor, text: str) -
 def assign(
     session: Session, *, incident: Incident, role: IncidentRole, user: User, actor: Actor
 ) -> Assignment:
-    """Make a user hold an incident role (replacing whoever held it)."""
+    """Make a user hold an incident role (replacing whoever held it); assigning the holder
+    again changes nothing and records nothing."""
     current = next((a for a in incident.assignments if a.role == role.value), None)
     previous = current.user if current else None
+    if current is not None and previous is not None and previous.id == user.id:
+        return current
     if current is None:
         current = Assignment(incident=incident, role=role.value, user=user)
         session.add(current)

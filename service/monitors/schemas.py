@@ -78,6 +78,7 @@ class MonitorCreateSchema(ma.Schema):
         metadata={"example": {"sick": 2.0, "killer": 1.5}},
     )
     playbook_id = ma.fields.String(load_default=None, validate=validate.Length(max=64))
+    escalation_policy = ma.fields.String(load_default=None, validate=validate.Length(max=40))
     tags = ma.fields.List(
         ma.fields.String(validate=validate.Length(min=1, max=40)),
         load_default=list,
@@ -96,6 +97,7 @@ class MonitorUpdateSchema(ma.Schema):
     detector = ma.fields.Dict(validate=validate_detector)
     lexicon = ma.fields.Dict(keys=ma.fields.String(), validate=validate_lexicon)
     playbook_id = ma.fields.String(allow_none=True, validate=validate.Length(max=64))
+    escalation_policy = ma.fields.String(allow_none=True, validate=validate.Length(max=40))
     tags = ma.fields.List(
         ma.fields.String(validate=validate.Length(min=1, max=40)), validate=validate.Length(max=20)
     )
@@ -114,6 +116,7 @@ class MonitorSchema(ma.Schema):
     detector = ma.fields.Dict()
     lexicon = ma.fields.Dict()
     playbook_id = ma.fields.String(allow_none=True)
+    escalation_policy = ma.fields.String(allow_none=True)
     tags = ma.fields.List(ma.fields.String())
     created_at = Timestamp()
     updated_at = Timestamp()

@@ -12,6 +12,7 @@ from service.extensions import db
 from service.monitors import schemas
 from service.monitors import service as monitors
 from service.monitors.models import Monitor
+from service.paging import service as paging
 
 blp = Blueprint("monitors", __name__, url_prefix="/api/v1/monitors", description="Monitors")
 
@@ -23,6 +24,7 @@ blp = Blueprint("monitors", __name__, url_prefix="/api/v1/monitors", description
 def create_monitor(args: dict[str, Any]) -> Any:
     """Create a monitor (a brand or topic to watch)."""
     with db.transaction() as session:
+        paging.check_policy_key(session, args.get("escalation_policy"))
         return monitors.create(session, **args)
 
 
@@ -50,6 +52,7 @@ def get_monitor(key: str) -> Any:
 def update_monitor(args: dict[str, Any], key: str) -> Any:
     """Change a monitor's settings."""
     with db.transaction() as session:
+        paging.check_policy_key(session, args.get("escalation_policy"))
         return monitors.update(session, monitor=monitors.get(session, key=key), **args)
 
 

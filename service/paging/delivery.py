@@ -17,7 +17,7 @@ from service.db import utcnow
 from service.extensions import db
 from service.incidents.models import Incident
 from service.jobs import after_commit
-from service.paging import messages
+from service.paging import codes, links, messages, resolution
 from service.paging import service as paging
 from service.paging.models import FINAL, PROVIDER_ORDER, Page, PageStatus
 from service.paging.schedule import Deliver
@@ -33,6 +33,9 @@ from service.timeline import service as timeline
 
 log = logging.getLogger(__name__)
 PROVIDER = timeline.Actor.system("sms")
+CLOSED_STATUSES = ("resolved", "closed")
+#: what still goes out about a resolved incident: the resolution SMS itself
+KEEP_AFTER_RESOLVE = ("resolved",)
 
 
 def sender() -> SmsSender:
@@ -71,17 +74,83 @@ def _claim(session: Session, pages: list[Page], key: str, now: datetime) -> list
     return claimed
 
 
-def _body(session: Session, pages: list[Page]) -> str:
+def _body(session: Session, pages: list[Page], now: datetime) -> str:
+    """The text to send: one message with its link filled, or a bundle of pages."""
     if len(pages) == 1:
-        return pages[0].body
-    items = [(session.get(Incident, p.incident_id), p.reply_code) for p in pages]
-    link = f"{config.current().public_url}/incidents"
-    return messages.bundle_text(items=items, link=link)
+        page = pages[0]
+        return links.fill(
+            session,
+            page.body,
+            user_id=page.user_id,
+            incident_id=page.incident_id,
+            approval_id=page.approval_id,
+            page_id=page.id,
+            now=now,
+        )
+    items = []
+    for page in pages:
+        incident = session.get_one(Incident, page.incident_id)
+        token = links.issue(
+            session, user_id=page.user_id, incident_id=incident.id, page_id=page.id, now=now
+        )
+        items.append((incident, page.reply_code or 0, links.url(token)))
+    return messages.bundle_text(items=items)
+
+
+def _live(session: Session, pending: list[Page], now: datetime) -> list[Page]:
+    """Expire what waited too long; drop what is about a resolved incident; keep the rest."""
+    live = []
+    for page in pending:
+        incident = session.get(Incident, page.incident_id) if page.incident_id else None
+        if page.expires_at <= now:
+            _finish(session, page, PageStatus.EXPIRED, error="not sent within its validity")
+        elif (
+            incident is not None
+            and incident.status in CLOSED_STATUSES
+            and page.kind not in KEEP_AFTER_RESOLVE
+        ):
+            resolution.mark_dropped(
+                session, page, reason=f"incident #{incident.id} was {incident.status}"
+            )
+        else:
+            live.append(page)
+    return live
+
+
+def _fits(session: Session, pages: list[Page]) -> int:
+    """How many pages one bundle holds whole (measured with placeholder links)."""
+    link = links.placeholder_url()
+    items = [(session.get_one(Incident, p.incident_id), p.reply_code or 0, link) for p in pages]
+    return messages.bundle_size(items)
+
+
+def _choose(
+    session: Session, user: User, live: list[Page], now: datetime
+) -> tuple[list[Page], str | None]:
+    """What goes now: every waiting page at once (never held by the spacing), else the oldest
+    notice or reminder once the phone's spacing has passed; the rest is scheduled after it."""
+    throttle = timedelta(seconds=config.current().sms_throttle_seconds)
+    pages = [p for p in live if p.kind == "page"]
+    others = [p for p in live if p.kind != "page"]
+    if pages:
+        batch = pages[: _fits(session, pages)]
+        if len(batch) < len(pages):  # the rest go in the next message, at once
+            after_commit(session, Deliver(user.id))
+    else:
+        last = session.scalar(select(func.max(Page.sent_at)).where(Page.to_number == user.phone))
+        if last is not None and now - last < throttle:
+            wait = (last + throttle - now).total_seconds()
+            after_commit(session, Deliver(user.id), delay_seconds=wait)
+            return [], f"throttled for {wait:.0f}s"
+        batch = others[:1]
+    if len(others) > (0 if pages else 1):
+        after_commit(session, Deliver(user.id), delay_seconds=throttle.total_seconds())
+    return batch, None
 
 
 def deliver(*, user_id: int, now: datetime) -> str:
-    """Send a person's pending SMS pages: one message, or one bundle if several wait."""
-    throttle = timedelta(seconds=config.current().sms_throttle_seconds)
+    """Send a person's pending SMS: the pages at once (one bundle if several), then notices and
+    reminders one by one, spaced per phone."""
     with db.transaction() as session:
         user = session.get(User, user_id, with_for_update={"of": User})
         pending = list(
@@ -98,21 +167,15 @@ def deliver(*, user_id: int, now: datetime) -> str:
         if user is None or not pending:
             return "nothing pending"
         timeline.lock_incidents(session, [p.incident_id for p in pending])
-        live = []
-        for page in pending:
-            if page.expires_at <= now:
-                _finish(session, page, PageStatus.EXPIRED, error="not sent within its validity")
-            else:
-                live.append(page)
-        last = session.scalar(select(func.max(Page.sent_at)).where(Page.to_number == user.phone))
-        if live and last is not None and now - last < throttle:
-            wait = (last + throttle - now).total_seconds()
-            after_commit(session, Deliver(user_id), delay_seconds=wait)
-            return f"throttled for {wait:.0f}s"
+        live = _live(session, pending, now)
         if not live:
             return "nothing live"
-        key = "pages-" + "-".join(str(p.id) for p in live)
-        claimed = _claim(session, live, key, now)
+        batch, held = _choose(session, user, live, now)
+        if held:
+            return held
+        codes.make_unique(session, user, batch)
+        key = "pages-" + "-".join(str(p.id) for p in batch)
+        claimed = _claim(session, batch, key, now)
         if not claimed:
             return "claimed by another worker"
     return send_claimed(key=key)
@@ -121,21 +184,22 @@ def deliver(*, user_id: int, now: datetime) -> str:
 def send_claimed(*, key: str) -> str:
     """Send (or re-send, after a crash) the pages claimed under `key`, with `key` as the
     provider's idempotency key so a repeat does not become a second message."""
-    session = db.session
-    pages = list(
-        session.scalars(
-            select(Page)
-            .where(Page.send_key == key, Page.status == PageStatus.SENDING.value)
-            .order_by(Page.id)
+    with db.transaction() as session:
+        pages = list(
+            session.scalars(
+                select(Page)
+                .where(Page.send_key == key, Page.status == PageStatus.SENDING.value)
+                .order_by(Page.id)
+            )
         )
-    )
-    if not pages:
-        return "nothing to send"
-    body = _body(session, pages)
+        if not pages:
+            return "nothing to send"
+        body = _body(session, pages, utcnow())
+        to = pages[0].to_number
     return _attempt(
         pages,
         lambda: sender().send_sms(
-            to=pages[0].to_number,
+            to=to,
             body=body,
             status_callback=status_callback(),
             idempotency_key=key,
@@ -233,7 +297,8 @@ def _finish(
     error: str | None = None,
     code: int | None = None,
 ) -> None:
-    """A page failed, expired or went undelivered: record it, fall back to voice, escalate."""
+    """A page failed, expired or went undelivered: record it; an SMS falls back to a call to
+    the same person (the next level keeps its timer); a failed call escalates at once."""
     page.status, page.error, page.error_code = status.value, (error or "")[:300] or None, code
     if page.incident_id is None:
         return
@@ -256,6 +321,7 @@ def _finish(
     if incident is None or incident.status != "triggered":
         return
     if page.channel == "sms":
+        # the fallback rule: call the same person first; the next level keeps its timer
         paging.new_page(
             session,
             incident=incident,
@@ -265,12 +331,14 @@ def _finish(
             body=page.body,
             now=utcnow(),
         )
+        return
+    # the call failed too: page the next level at once
     paging.advance(
         session,
         incident_id=incident.id,
         now=utcnow(),
         expect=None,
-        reason=f"page {page.id} {status.value}",
+        reason=f"page {page.id} {status.value} (voice)",
     )
 
 

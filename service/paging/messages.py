@@ -8,7 +8,7 @@ from typing import Any
 from twilio.twiml.voice_response import Gather, VoiceResponse
 
 from service.detection.language import sentiment_note
-from service.paging.segments import fit_to_segments
+from service.paging.segments import count_segments, fit_to_segments
 
 MAX_SEGMENTS = 2
 HELP = (
@@ -23,7 +23,7 @@ def _numbers(signal: dict[str, Any] | None) -> str:
     parts = []
     if signal.get("observed") is not None and signal.get("expected"):
         parts.append(
-            f"{signal['observed']:.0f} mentions ({signal['observed'] / signal['expected']:.0f}x)"
+            f"{signal['observed']:.0f} mentions ({signal['observed'] / signal['expected']:.1f}x)"
         )
     if signal.get("sentiment_unknown"):
         parts.append(sentiment_note(signal.get("unread_languages")))
@@ -53,11 +53,42 @@ def page_text(
     )
 
 
-def bundle_text(*, items: Sequence[tuple[Any, int | None]], link: str) -> str:
-    """Several open incidents for one phone in one SMS (throttled destination)."""
-    parts = [f"#{i.id} {i.severity.upper()} ({code}A)" for i, code in items]
-    text = f"FIREBREAK {len(items)} incidents: " + ", ".join(parts) + f". {link} Reply 1A etc."
-    return fit_to_segments(text, MAX_SEGMENTS)
+def _codes(codes: Sequence[int]) -> str:
+    """'4A', '4A or 5A', '4A, 5A or 6A'."""
+    names = [f"{c}A" for c in codes]
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " or " + names[-1]
+
+
+def _bundle(items: Sequence[tuple[Any, int, str]]) -> str:
+    parts = [f"#{i.id} {i.severity.upper()} {code}A {link}" for i, code, link in items]
+    codes = [code for _i, code, _link in items]
+    return (
+        f"FIREBREAK {len(items)} pages: "
+        + "; ".join(parts)
+        + f". Reply {_codes(codes)} to ack (R resolve, E escalate)."
+    )
+
+
+def bundle_size(items: Sequence[tuple[Any, int, str]]) -> int:
+    """How many of these pages (in order) one bundle holds whole, without cutting any."""
+    n = 1
+    while n < len(items) and count_segments(_bundle(items[: n + 1])) <= MAX_SEGMENTS:
+        n += 1
+    return n
+
+
+def bundle_text(*, items: Sequence[tuple[Any, int, str]]) -> str:
+    """Several pages for one phone in one SMS: each incident with its own reply code and link,
+    and a footer naming those codes (notices are never bundled; see `bundle_size`)."""
+    return fit_to_segments(_bundle(items), MAX_SEGMENTS)
+
+
+def resolved_text(*, incident: Any, by: str | None) -> str:
+    """One short SMS to everyone paged: the incident resolved, nothing more to do."""
+    who = f" by {by}" if by else ""
+    return fit_to_segments(
+        f"FIREBREAK #{incident.id} resolved{who}. No action needed. Thank you.", MAX_SEGMENTS
+    )
 
 
 def notice_text(*, incident: Any, monitor_name: str | None, link: str) -> str:

@@ -29,6 +29,8 @@ class EscalationPolicy(Base):
     levels: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
     notify: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
     repeat: Mapped[int] = mapped_column(Integer, default=1)
+    #: everyone paged gets one short SMS when the incident resolves
+    notify_resolved: Mapped[bool] = mapped_column(Boolean, default=True)
     is_default: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
@@ -76,6 +78,7 @@ class PageStatus(StrEnum):
     EXPIRED = "expired"  # not delivered within its validity period
     SKIPPED = "skipped"  # opted out, unverified phone
     CANCELLED = "cancelled"  # the incident was acknowledged before it went out
+    DROPPED = "dropped"  # by send time its incident was resolved or its approval decided
 
 
 #: statuses after which nothing more happens to a page
@@ -87,6 +90,7 @@ FINAL = frozenset(
         PageStatus.EXPIRED,
         PageStatus.SKIPPED,
         PageStatus.CANCELLED,
+        PageStatus.DROPPED,
     }
 )
 #: provider statuses in the order they can happen (a late callback never moves a page back)
@@ -115,6 +119,8 @@ class Page(Base):
     round: Mapped[int | None] = mapped_column(Integer)
     epoch: Mapped[int | None] = mapped_column(Integer)
     reply_code: Mapped[int | None] = mapped_column(Integer)
+    #: the statement approval a request or reminder is about (dropped once it is decided)
+    approval_id: Mapped[int | None] = mapped_column(Integer)
     status: Mapped[str] = mapped_column(String(16), default=PageStatus.PENDING.value, index=True)
     provider_id: Mapped[str | None] = mapped_column(String(64), index=True)
     #: pages sent together (one bundled SMS) share a key; it is the provider idempotency key
@@ -127,5 +133,28 @@ class Page(Base):
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    user: Mapped[User] = relationship(lazy="joined")
+
+
+class PageLink(Base):
+    """A link in an SMS: one person, one incident (and approval), 12 hours; only its hash kept.
+
+    Its trust equals an SMS reply from that phone. It dies at `expires_at`, when the incident
+    closes, or when revoked.
+    """
+
+    __tablename__ = "page_links"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    incident_id: Mapped[int] = mapped_column(ForeignKey("incidents.id"), index=True)
+    approval_id: Mapped[int | None] = mapped_column(Integer)
+    page_id: Mapped[int | None] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    revoked_reason: Mapped[str | None] = mapped_column(String(80))
 
     user: Mapped[User] = relationship(lazy="joined")

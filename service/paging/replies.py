@@ -14,7 +14,7 @@ from service.db import utcnow
 from service.errors import DomainError, InvalidTransition
 from service.incidents import service as incidents
 from service.incidents.models import OPEN_STATUSES, Incident
-from service.paging import messages
+from service.paging import links, messages
 from service.paging import service as paging
 from service.paging.models import Page
 from service.playbooks.runs import complete_step_by_sms
@@ -117,15 +117,17 @@ def handle(session: Session, *, user: User, body: str) -> str:
 
 def _act(session: Session, *, user: User, incident: Incident, cmd: Command, body: str) -> str:
     actor = Actor.of(user, via="sms")
-    allowed = NOTE_TAKERS if cmd.action == "note" else RESPONDERS
+    # a step's owner role decides who may finish it (legal finishes legal's steps)
+    allowed = NOTE_TAKERS if cmd.action in ("note", "done") else RESPONDERS
     if cmd.action != "status" and not (user.role_set & set(allowed)):
         return f"Your role cannot {cmd.action} incidents by SMS."
     incident = incidents.get(session, number=incident.id, lock=True)
     if cmd.action == "status":
         wolf = incident.assignee(incidents.IncidentRole.WOLF)
+        token = links.issue(session, user_id=user.id, incident_id=incident.id, now=utcnow())
         return (
             f"#{incident.id} {incident.severity} {incident.status}; Wolf: "
-            f"{wolf.name if wolf else 'unassigned'}. {paging.incident_link(incident.id)}"
+            f"{wolf.name if wolf else 'unassigned'}. " + links.url(token)
         )
     _record(session, incident, actor, body, cmd)
     if cmd.action in ("acknowledge", "resolve"):

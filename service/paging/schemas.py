@@ -49,6 +49,10 @@ class PolicyCreateSchema(ma.Schema):
     )
     notify = ma.fields.List(TARGET, load_default=list, validate=validate.Length(max=10))
     repeat = ma.fields.Integer(load_default=1, validate=validate.Range(min=0, max=5))
+    notify_resolved = ma.fields.Boolean(
+        load_default=True,
+        metadata={"description": "everyone paged gets one short SMS when the incident resolves"},
+    )
     is_default = ma.fields.Boolean(load_default=False)
 
 
@@ -100,3 +104,9 @@ class VerificationSchema(ma.Schema):
     verified = ma.fields.Boolean()
     verified_at = Timestamp(allow_none=True)
     code_expires_at = Timestamp(allow_none=True)
+
+
+class RevokedLinksSchema(ma.Schema):
+    """How many live links were revoked."""
+
+    revoked = ma.fields.Integer()

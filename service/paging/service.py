@@ -15,10 +15,11 @@ from service.auth.models import User
 from service.auth.roles import Role
 from service.db import utcnow
 from service.detection.models import Signal
+from service.errors import Invalid
 from service.incidents import service as incidents
 from service.incidents.models import OPEN_STATUSES, Incident, IncidentRole, Status
 from service.jobs import after_commit
-from service.paging import messages, targets
+from service.paging import links, messages, targets
 from service.paging.models import Escalation, EscalationPolicy, EscalationStatus, Page, PageStatus
 from service.paging.schedule import Deliver, Escalate, PlaceCall
 from service.timeline import events
@@ -42,8 +43,19 @@ FALLBACK_POLICY: dict[str, Any] = {
 
 
 def incident_link(incident_id: int) -> str:
-    """The link printed in messages."""
-    return f"{config.current().public_url}/incidents/{incident_id}"
+    """The link printed in messages: a placeholder, filled with a per-recipient token at send
+    time (`links.fill`), so the token is never stored in the clear."""
+    return links.placeholder_url()
+
+
+def check_policy_key(session: Session, key: str | None) -> None:
+    """An escalation policy named by a monitor must exist (None means the default)."""
+    if key is None:
+        return
+    if session.scalar(select(EscalationPolicy.id).where(EscalationPolicy.key == key)) is None:
+        raise Invalid(
+            f"unknown escalation policy {key!r}: create it first", field="escalation_policy"
+        )
 
 
 def policy_for(session: Session, incident: Incident) -> dict[str, Any]:
@@ -57,7 +69,13 @@ def policy_for(session: Session, incident: Incident) -> dict[str, Any]:
         row = session.scalar(query.where(EscalationPolicy.is_default.is_(True)))
     if row is None:
         return dict(FALLBACK_POLICY)
-    return {"key": row.key, "levels": row.levels, "notify": row.notify, "repeat": row.repeat}
+    return {
+        "key": row.key,
+        "levels": row.levels,
+        "notify": row.notify,
+        "repeat": row.repeat,
+        "notify_resolved": row.notify_resolved,
+    }
 
 
 def _latest_signal(session: Session, incident_id: int) -> dict[str, Any] | None:
@@ -66,6 +84,7 @@ def _latest_signal(session: Session, incident_id: int) -> dict[str, Any] | None:
     )
     if signal is None:
         return None
+    # the raw figures, rounded once when printed, as the incident's title does
     return {
         "observed": signal.observed,
         "expected": signal.expected,
@@ -105,24 +124,13 @@ def new_page(
     channel: str = "sms",
     esc: Escalation | None = None,
     body: str | None = None,
+    approval_id: int | None = None,
     now: datetime,
 ) -> Page:
     """Record a page before anything is sent, and queue its delivery after commit."""
     code = reply_code(session, user=user, incident_id=incident.id)
-    monitor_name = incident.monitor.name if incident.monitor else None
     if body is None:
-        if kind == "notify":
-            body = messages.notice_text(
-                incident=incident, monitor_name=monitor_name, link=incident_link(incident.id)
-            )
-        else:
-            body = messages.page_text(
-                incident=incident,
-                monitor_name=monitor_name,
-                signal=_latest_signal(session, incident.id),
-                code=code,
-                link=incident_link(incident.id),
-            )
+        body = compose(session, incident=incident, kind=kind, code=code)
     page = Page(
         incident_id=incident.id,
         user_id=user.id,
@@ -131,6 +139,7 @@ def new_page(
         to_number=user.phone,
         body=body,
         reply_code=code,
+        approval_id=approval_id,
         level=esc.level if esc else None,
         round=esc.round if esc else None,
         epoch=esc.epoch if esc else None,
@@ -156,6 +165,22 @@ def new_page(
     )
     after_commit(session, PlaceCall(page.id) if channel == "voice" else Deliver(user.id))
     return page
+
+
+def compose(session: Session, *, incident: Incident, kind: str, code: int) -> str:
+    """The text of a page or an open notice (with the link placeholder)."""
+    monitor_name = incident.monitor.name if incident.monitor else None
+    if kind == "notify":
+        return messages.notice_text(
+            incident=incident, monitor_name=monitor_name, link=incident_link(incident.id)
+        )
+    return messages.page_text(
+        incident=incident,
+        monitor_name=monitor_name,
+        signal=_latest_signal(session, incident.id),
+        code=code,
+        link=incident_link(incident.id),
+    )
 
 
 def _page_level(session: Session, *, esc: Escalation, incident: Incident, now: datetime) -> None:
@@ -198,6 +223,7 @@ def _page_level(session: Session, *, esc: Escalation, incident: Incident, now: d
             round=esc.round + 1,
             paged=tuple(p.user.name for p in paged),
             next_level_at=timeline.format_time(esc.next_at),
+            policy=esc.policy_key if esc.level == 0 and esc.round == 0 else None,
         ),
     )
     if esc.level == 0 and esc.round == 0 and incident.assignee(IncidentRole.WOLF) is None:
@@ -306,9 +332,10 @@ def advance(
         return False
     if expect is not None and expect != (esc.epoch, esc.round, esc.level):
         return False  # a stale timer: that step already happened
-    if expect is not None and esc.next_at and esc.next_at > now + timedelta(milliseconds=500):
-        # woke too early (RQ schedules to the whole second, clock skew): re-arm under a new id,
-        # since this job's own id is still taken until it finishes
+    if expect is not None and esc.next_at and esc.next_at > now:
+        # woke too early (RQ schedules to the whole second, clock skew): the job waits for
+        # small gaps itself (paging.jobs); a larger one re-arms under a new id, since this
+        # job's own id is still taken until it finishes
         schedule(session, esc, rearm=True)
         return False
     incident = session.get(Incident, incident_id, with_for_update={"of": Incident})

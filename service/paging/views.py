@@ -14,7 +14,7 @@ from service.db import utcnow
 from service.errors import Conflict, NotFound
 from service.extensions import db
 from service.incidents import service as incidents
-from service.paging import schemas, verification
+from service.paging import links, schemas, verification
 from service.paging.models import EscalationPolicy, Page
 
 blp = Blueprint("paging", __name__, url_prefix="/api/v1", description="Paging and escalation")
@@ -136,3 +136,20 @@ def verify_code(args: dict[str, Any], user_id: int) -> Any:
         user = session.merge(_self_or_admin(user_id))
         verification.confirm(session, user=user, code=args["code"], now=utcnow())
         return _state(user)
+
+
+@blp.route("/users/<int:user_id>/links/revoke", methods=["POST"])
+@blp.roles(*READERS, errors=(404,))
+@blp.response(200, schemas.RevokedLinksSchema)
+def revoke_links(user_id: int) -> Any:
+    """Revoke every live SMS link of a person (a lost phone); the person or an admin."""
+    me: User = g.current_user
+    if me.id != user_id and Role.ADMIN not in me.role_set:
+        abort(403, "only an admin can revoke another user's links", type="forbidden")
+    with db.transaction() as session:
+        if session.get(User, user_id) is None:
+            raise NotFound(f"user {user_id} does not exist")
+        count = links.revoke_for_user(
+            session, user_id=user_id, now=utcnow(), reason=f"revoked by {me.name}"
+        )
+    return {"revoked": count}

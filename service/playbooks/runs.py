@@ -174,7 +174,15 @@ def advance(
             step.due_at = due_at(definition, incident=incident, ready_at=now)
             _change(session, step, S.READY, actor=actor, now=now)
             became.append(step)
+    waiting = [s for s in became if defs[s.step_id].get("needs_approved_statement")]
+    auto = bool(waiting) and approved(session, incident_id=incident.id)
+    for step in waiting if auto else []:  # the statement was approved before the step was ready
+        step.finished_at = now
+        _change(session, step, S.DONE, actor=ENGINE, now=now, reason="a statement is approved")
+    became = [s for s in became if not (auto and s in waiting)]
     deadlines.on_ready(session, incident=incident, run=run, steps=became, now=now, defer=defer)
+    if auto:
+        became += advance(session, run=run, incident=incident, actor=actor, now=now, defer=defer)
     return became
 
 
@@ -300,8 +308,11 @@ def add_note(
     return note
 
 
-def complete_by_statement(session: Session, *, incident_id: int, statement_id: int) -> int:
-    """A statement was approved: finish the steps that waited for one (ready or in progress)."""
+def complete_by_statement(
+    session: Session, *, incident_id: int, statement_id: int, verb: str = "approved"
+) -> int:
+    """A statement was approved or published: finish the steps that waited for one (ready or
+    in progress); steps that become ready later finish as they do (`advance`)."""
     run = current_run(session, incident_id=incident_id)
     if run is None:
         return 0
@@ -318,7 +329,7 @@ def complete_by_statement(session: Session, *, incident_id: int, statement_id: i
                 actor=ENGINE,
                 now=now,
                 statement_id=statement_id,
-                reason=f"statement {statement_id} approved",
+                reason=f"statement {statement_id} {verb}",
             )
             count += 1
     if count:

@@ -81,7 +81,8 @@ def _escalated(e: ev.Escalated) -> str:
     paged = ", ".join(e.paged) or "nobody"
     if e.level > 1:
         return f"Not acknowledged in time: escalated to level {e.level}, paged {paged}"
-    return f"Escalation level {e.level} paged {paged}"
+    via = f" (policy {e.policy})" if e.policy else ""
+    return f"Escalation level {e.level} paged {paged}{via}"
 
 
 def _details(e: ev.DetailsChanged) -> str:
@@ -122,6 +123,7 @@ SENTENCES: dict[type[EventData], Callable[[Any], str]] = {
     ev.PageStatusChanged: _page_status,
     ev.PageFailed: lambda e: f"Page {e.page_id} failed",
     ev.PageSkipped: _page_skipped,
+    ev.PageDropped: lambda e: f"Message to {e.to} dropped: {e.reason}",
     ev.Escalated: _escalated,
     ev.EscalationStopped: lambda e: "Escalation stopped",
     ev.EscalationExhausted: lambda e: "Escalation exhausted: nobody answered",

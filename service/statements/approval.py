@@ -15,6 +15,7 @@ from service.bus import publish
 from service.errors import Conflict, Forbidden, Invalid
 from service.incidents.models import Incident, IncidentRole
 from service.jobs import after_commit
+from service.paging.resolution import drop_pending
 from service.paging.service import new_page
 from service.paging.targets import resolve
 from service.playbooks.runs import statement_policy
@@ -89,13 +90,27 @@ def approvers(session: Session, *, incident: Incident, role: str, now: datetime)
 
 
 def _notify(
-    session: Session, *, incident: Incident, users: list[User], body: str, now: datetime
+    session: Session,
+    *,
+    incident: Incident,
+    users: list[User],
+    body: str,
+    now: datetime,
+    approval_id: int | None = None,
 ) -> dict[str, tuple[events.Recipient, ...]]:
-
+    """Text each person (their link opens the approval page); note who could not be reached."""
     sent, skipped = [], []
     for user in users:
         if user.pageable:
-            new_page(session, incident=incident, user=user, kind="notify", body=body, now=now)
+            new_page(
+                session,
+                incident=incident,
+                user=user,
+                kind="notify",
+                body=body,
+                now=now,
+                approval_id=approval_id,
+            )
             sent.append(events.Recipient(user=user.name, user_id=user.id))
         else:
             skipped.append(events.Recipient(user=user.name, user_id=user.id))
@@ -178,9 +193,11 @@ def _page_approvers(
     body = (
         f"Firebreak #{incident.id}: {what} {statement.id} v{approval.version.number} "
         f"({statement.purpose}) needs approval by {', '.join(approval.missing_roles)}. "
-        f"Approve in Firebreak (not by SMS): {statement_link(incident.id, statement.id)}"
+        f"Review and decide: {statement_link(incident.id, statement.id)}"
     )
-    return _notify(session, incident=incident, users=users, body=body, now=now)
+    return _notify(
+        session, incident=incident, users=users, body=body, now=now, approval_id=approval.id
+    )
 
 
 def _deciding_role(
@@ -271,6 +288,8 @@ def decide(
     elif not approval.missing_roles:
         approval.status, approval.decided_at = ApprovalStatus.APPROVED.value, now
         complete = True
+    if approval.status != ApprovalStatus.PENDING:
+        drop_pending(session, approval_id=approval.id, reason=f"approval {approval.status}")
     decided = events.StatementApproved if decision is Decision.APPROVE else events.StatementRejected
     timeline.append(
         session,
@@ -370,7 +389,9 @@ def escalate(session: Session, *, approval_id: int, now: datetime) -> bool:
         f"is still waiting for {', '.join(approval.missing_roles)} past its deadline. "
         f"{statement_link(incident.id, statement.id)}"
     )
-    notified = _notify(session, incident=incident, users=users, body=body, now=now)
+    notified = _notify(
+        session, incident=incident, users=users, body=body, now=now, approval_id=approval.id
+    )
     approval.escalated_at = now
     timeline.append(
         session,

@@ -17,3 +17,12 @@ class StatementApproved:
     session: Session
     incident_id: int
     statement_id: int
+
+
+@dataclass(frozen=True)
+class StatementPublished:
+    """An approved statement version was published (before commit)."""
+
+    session: Session
+    incident_id: int
+    statement_id: int

@@ -7,12 +7,14 @@ import difflib
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from service import config
+from service import bus
 from service.auth.models import User
 from service.auth.roles import Role
 from service.db import utcnow
 from service.errors import Conflict, Forbidden, Invalid, NotFound
 from service.incidents.models import Incident, IncidentRole
+from service.paging import links
+from service.statements.hooks import StatementPublished
 from service.statements.models import (
     MAX_TEXT,
     Approval,
@@ -39,8 +41,9 @@ def approved_exists(session: Session, *, incident_id: int) -> bool:
 
 
 def statement_link(incident_id: int, statement_id: int) -> str:
-    """The link printed in messages to approvers."""
-    return f"{config.current().public_url}/incidents/{incident_id}/statements/{statement_id}"
+    """The link printed in messages to approvers: the link placeholder, filled per recipient
+    when the SMS is sent; a link minted for an approval opens legal's approval page."""
+    return links.placeholder_url()
 
 
 def _clean(text: str) -> str:
@@ -210,4 +213,5 @@ def publish(
         ),
     )
     session.expire(statement, ["publications"])
+    bus.publish(StatementPublished(session, incident.id, statement.id))
     return pub

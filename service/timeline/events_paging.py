@@ -75,6 +75,17 @@ class PageSkipped(EventData):
 
 
 @dataclass(frozen=True, kw_only=True)
+class PageDropped(EventData):
+    """A message was not sent: by send time its incident resolved or its approval was decided."""
+
+    kind: ClassVar[EventKind] = EventKind.PAGE_DROPPED
+    page_id: int
+    to: str
+    page_kind: str = stored_as("kind")
+    reason: str
+
+
+@dataclass(frozen=True, kw_only=True)
 class Escalated(EventData):
     """An escalation level was paged (level and round 1-based)."""
 
@@ -83,6 +94,7 @@ class Escalated(EventData):
     round: int
     paged: tuple[str, ...]
     next_level_at: str
+    policy: str | None = optional()  # the escalation policy's key, on the first level
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -32,6 +32,7 @@ class EventKind(StrEnum):
     PAGE_STATUS = "page.status"
     PAGE_FAILED = "page.failed"
     PAGE_SKIPPED = "page.skipped"
+    PAGE_DROPPED = "page.dropped"
     ESCALATED = "escalation.level"
     ESCALATION_STOPPED = "escalation.stopped"
     ESCALATION_EXHAUSTED = "escalation.exhausted"

@@ -241,3 +241,15 @@ def test_notes_and_roles(client, wolf, admin, people, reviewer, unchanged):
         "legal": "Lena Legal",
         "wolf": "Backup Wolf",
     }
+
+
+def test_assigning_the_holder_again_records_nothing(client, wolf, admin, reviewer):
+    declare(client, wolf)
+    for _ in range(2):
+        resp = client.put(
+            "/api/v1/incidents/1/roles/wolf", json={"user_id": wolf["id"]}, headers=admin["headers"]
+        )
+        assert resp.status_code == 200
+    events = client.get("/api/v1/incidents/1/timeline", headers=reviewer["headers"]).get_json()
+    assigned = [e for e in events["events"] if e["kind"] == "incident.role_assigned"]
+    assert len(assigned) == 1 and "replaces" not in assigned[0]["data"]

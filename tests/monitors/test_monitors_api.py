@@ -128,3 +128,48 @@ def test_a_monitor_with_incidents_is_not_deleted(client, admin, unchanged, app):
     unchanged.mark()
     assert_problem(client.delete("/api/v1/monitors/acme", headers=admin["headers"]), 409)
     unchanged.check()
+
+
+def test_monitor_takes_an_escalation_policy_and_unknown_is_422(client, admin, unchanged):
+    made = client.post(
+        "/api/v1/escalation-policies",
+        json={
+            "key": "brand-a",
+            "name": "Brand A",
+            "levels": [{"targets": [{"role": "wolf"}], "delay_seconds": 60}],
+        },
+        headers=admin["headers"],
+    )
+    assert made.status_code == 201, made.get_json()
+    resp = client.post(
+        "/api/v1/monitors",
+        json={"key": "acme", "name": "Acme", "escalation_policy": "brand-a"},
+        headers=admin["headers"],
+    )
+    assert resp.status_code == 201, resp.get_json()
+    assert resp.get_json()["escalation_policy"] == "brand-a"
+    listed = client.get("/api/v1/monitors", headers=admin["headers"]).get_json()
+    assert listed[0]["escalation_policy"] == "brand-a"
+    unchanged.mark()
+    body = assert_problem(
+        client.post(
+            "/api/v1/monitors",
+            json={"key": "other", "name": "O", "escalation_policy": "nope"},
+            headers=admin["headers"],
+        ),
+        422,
+        field="escalation_policy",
+    )
+    assert "nope" in body["detail"]
+    assert_problem(
+        client.patch(
+            "/api/v1/monitors/acme", json={"escalation_policy": "nope"}, headers=admin["headers"]
+        ),
+        422,
+        field="escalation_policy",
+    )
+    unchanged.check()
+    cleared = client.patch(
+        "/api/v1/monitors/acme", json={"escalation_policy": None}, headers=admin["headers"]
+    )
+    assert cleared.get_json()["escalation_policy"] is None

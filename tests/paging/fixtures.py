@@ -87,6 +87,7 @@ def policy(
     notify: list[dict] | None = None,
     repeat: int = 0,
     key: str = "test",
+    notify_resolved: bool = True,
 ) -> None:
     """A default escalation policy (written directly, so tests may use second-long delays)."""
     with app.app_context(), db.transaction() as session:
@@ -97,6 +98,7 @@ def policy(
                 levels=levels,
                 notify=notify or [],
                 repeat=repeat,
+                notify_resolved=notify_resolved,
                 is_default=True,
             )
         )

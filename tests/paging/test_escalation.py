@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import re
 import time
 
 from sqlalchemy import select
 
 from service.extensions import db
-from service.paging.models import Page
+from service.paging import links
+from service.paging.models import Page, PageLink
 from tests.paging.fixtures import (
     BACKUP,
     FROM_NUMBER,
@@ -42,7 +44,13 @@ def test_open_pages_the_wolf_and_notifies_legal_through_the_sdk(tw_app, tw_jobs,
     page = sent[WOLF]
     assert page["From"] == FROM_NUMBER
     assert page["Body"].startswith(f"FIREBREAK SEV1 #{number} ") and "1A ack" in page["Body"]
-    assert "https://firebreak.test/incidents/1" in page["Body"]
+    link = re.search(r"https://firebreak\.test/r/([A-Za-z0-9_-]{22}) ", page["Body"])
+    assert link, page["Body"]
+    with tw_app.app_context():
+        stored = db.session.scalars(select(PageLink)).all()
+        bodies = db.session.scalars(select(Page.body)).all()
+    assert links.digest(link.group(1)) in {s.token_hash for s in stored}
+    assert not any(link.group(1) in b for b in bodies)  # the token is never stored in the clear
     assert page["StatusCallback"] == "https://firebreak.test/webhooks/twilio/status"
     assert page["ValidityPeriod"] == "600"
     assert "legal notice" in sent[LEGAL]["Body"]
@@ -168,7 +176,9 @@ def test_stop_opts_out_and_the_next_level_is_paged_instead(tw_app, tw_jobs, stan
     assert standin.messages[-1].params["To"] == WOLF
 
 
-def test_delivery_status_and_failure_escalates_with_voice_fallback(tw_app, tw_jobs, standin):
+def test_undelivered_sms_calls_the_same_person_then_a_failed_call_escalates(
+    tw_app, tw_jobs, standin
+):
     wolf, backup, legal = team(tw_app)
     policy(
         tw_app,
@@ -190,13 +200,21 @@ def test_delivery_status_and_failure_escalates_with_voice_fallback(tw_app, tw_jo
     )
     assert status_webhook(client, sid, "delivered", token=standin.auth_token).status_code == 204
     tw_jobs()
-    assert [m.params["To"] for m in standin.messages] == [WOLF, BACKUP]  # escalated at once
-    assert [c.params["To"] for c in standin.calls] == [WOLF]  # and the Wolf is called
+    # the fallback rule: an undelivered SMS calls the same person first ...
+    assert [c.params["To"] for c in standin.calls] == [WOLF]
     assert "<Gather" in standin.calls[0].params["Twiml"]
+    # ... and level 2 keeps its timer (not paged at once)
+    assert [m.params["To"] for m in standin.messages] == [WOLF]
     rows = pages(tw_app, 1)
     assert rows[0][3] == "undelivered"  # a late "delivered" never moves it back
     k = kinds(client, wolf)
-    assert "page.failed" in k and k.count("escalation.level") == 2
+    assert "page.failed" in k and k.count("escalation.level") == 1
+    # the call is not answered either: the next level is paged at once
+    call = standin.calls[0].sid
+    assert status_webhook(client, call, "no-answer", token=standin.auth_token).status_code == 204
+    tw_jobs()
+    assert [m.params["To"] for m in standin.messages] == [WOLF, BACKUP]
+    assert kinds(client, wolf).count("escalation.level") == 2
 
 
 def test_voice_keypad_acknowledges(tw_app, tw_jobs, standin):

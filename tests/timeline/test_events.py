@@ -66,6 +66,7 @@ SAMPLES: list[ev.EventData] = [
     ev.PageStatusChanged(page_id=1, from_="queued", to="delivered", error_code=None),
     ev.PageFailed(page_id=1, to="W", status="failed", error="bad", error_code=21211, channel="sms"),
     ev.PageSkipped(user="Nora", user_id=8, reason="no verified phone"),
+    ev.PageDropped(page_id=3, to="Lena", page_kind="notify", reason="incident #1 was resolved"),
     ev.Escalated(level=2, round=1, paged=["Bea Backup"], next_level_at="2026-11-23T09:05Z"),
     ev.EscalationStopped(reason="acknowledged", level=1, cancelled_pages=[2, 3]),
     ev.EscalationExhausted(rounds=2, reason="page 4 failed"),
