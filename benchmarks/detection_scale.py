@@ -164,10 +164,10 @@ def spike_latency(stack: Stack, engine: Any, key: str, rng: random.Random) -> fl
     return None
 
 
-def queue_waits(stack: Stack, since: datetime) -> list[float]:
-    """Seconds each evaluation finished since `since` waited in the queue."""
+def queue_waits(stack: Stack, since: datetime, name: str) -> list[float]:
+    """Seconds each evaluation finished since `since` waited in the queue `name`."""
     redis = Redis.from_url(stack.env["FIREBREAK_REDIS_URL"])
-    queue = Queue("detect", connection=redis, serializer=JSONSerializer)
+    queue = Queue(name, connection=redis, serializer=JSONSerializer)
     ids = FinishedJobRegistry(queue=queue).get_job_ids()
     waits = []
     for job in Job.fetch_many(ids, connection=redis, serializer=JSONSerializer):
@@ -213,7 +213,9 @@ def main() -> None:
         runner.join()
         elapsed = (datetime.now(UTC) - started).total_seconds()
         worker_cpu = sum(cpu_seconds(pid) - cpu_before[pid] for pid in worker_pids)
-        waits = queue_waits(stack, started)
+        urgent = queue_waits(stack, started, "detect")  # after new mentions
+        routine = queue_waits(stack, started, "default")  # after a minute closes
+        waits = urgent + routine
         engine.dispose()
     print(
         json.dumps(
@@ -228,6 +230,10 @@ def main() -> None:
                 "evaluations_per_s": round(len(waits) / elapsed, 1),
                 "queue_wait_p50_ms": ms(waits, 0.5),
                 "queue_wait_p99_ms": ms(waits, 0.99),
+                "urgent_evaluations": len(urgent),
+                "urgent_wait_p99_ms": ms(urgent, 0.99),
+                "routine_evaluations": len(routine),
+                "routine_wait_p99_ms": ms(routine, 0.99),
                 "worker_cpu_s": round(worker_cpu, 1),
                 "evaluations_per_cpu_s": round(len(waits) / worker_cpu, 1) if worker_cpu else None,
                 "spikes": len(latencies),

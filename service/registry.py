@@ -14,7 +14,7 @@ from typing import Any
 from service.bus import Reaction
 from service.db import utcnow
 from service.detection import jobs as detection_jobs
-from service.detection.schedule import Detect
+from service.detection.schedule import Detect, Recheck
 from service.incidents.hooks import (
     IncidentAcknowledged,
     IncidentClosed,
@@ -134,6 +134,7 @@ REACTIONS: Mapping[type, Sequence[Reaction]] = {
 #: where each job request runs: its queue and its entry point
 JOB_ROUTES: Mapping[type[JobRequest], Route] = {
     Detect: Route(QueueName.DETECT, detection_jobs.detect),
+    Recheck: Route(QueueName.DEFAULT, detection_jobs.detect),
     Deliver: Route(QueueName.SMS, paging_jobs.deliver),
     PlaceCall: Route(QueueName.SMS, paging_jobs.call_page),
     Escalate: Route(QueueName.ESCALATIONS, paging_jobs.escalate),

@@ -91,4 +91,5 @@ def run_worker(
         fork = app.extensions[SETTINGS_KEY].worker_fork
     worker = make_worker(app, queues=queues, simple=not fork)
     log.info("worker %s on %s", worker.name, ", ".join(q.name for q in worker.queues))
-    return worker.work(burst=burst, with_scheduler=with_scheduler, logging_level="INFO")
+    level = app.extensions[SETTINGS_KEY].log_level.upper()  # a line per job only at info/debug
+    return worker.work(burst=burst, with_scheduler=with_scheduler, logging_level=level)

@@ -9,6 +9,14 @@ from service.jobs import JobRequest
 
 @dataclass(frozen=True)
 class Detect(JobRequest):
-    """Evaluate a monitor now."""
+    """Evaluate a monitor now: new mentions arrived (the urgent queue)."""
+
+    monitor_id: int
+
+
+@dataclass(frozen=True)
+class Recheck(JobRequest):
+    """Evaluate a monitor again: its minute closed, or the sweep found it due (routine queue,
+    so a thousand of them never delay an evaluation of new mentions)."""
 
     monitor_id: int

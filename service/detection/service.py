@@ -19,7 +19,7 @@ from service.detection.buckets import BucketStore
 from service.detection.ingest import Limits, Report, ingest
 from service.detection.language import sentiment_note
 from service.detection.models import Signal
-from service.detection.schedule import Detect
+from service.detection.schedule import Detect, Recheck
 from service.detection.state import ModelStore, Observation
 from service.extensions import redis
 from service.incidents import service as incidents
@@ -44,8 +44,13 @@ PENDING_TTL_SECONDS = 10
 #: monitors with mentions in this span are evaluated by every sweep (a sorted set in Redis)
 ACTIVE_FOR = timedelta(hours=2)
 ACTIVE_KEY = "fb:detect-active"
-#: the evaluation after a bucket closes runs this long after its end (late writes settle)
+#: the evaluation after a bucket closes runs this long after its end (late writes settle),
+#: plus up to CLOSE_SPREAD_SECONDS by monitor (so a thousand minutes closing do not queue at once)
 CLOSE_DELAY_SECONDS = 1.0
+CLOSE_SPREAD_SECONDS = 5
+#: when each monitor was last evaluated (a sorted set), and how stale the sweep lets it get
+EVALUATED_KEY = "fb:detect-evaluated"
+SWEEP_AFTER = timedelta(minutes=1)
 #: the evidence of a signal: the most damaging mentions of the last minutes
 EVIDENCE_WINDOW = timedelta(minutes=15)
 
@@ -118,20 +123,28 @@ def _evaluate_at_close(monitor_id: int, now: datetime) -> None:
     pipe.set(f"fb:detect-close:{monitor_id}:{bucket}", 1, nx=True, ex=2 * b)
     pipe.zadd(ACTIVE_KEY, {str(monitor_id): now.timestamp()})
     first, _ = pipe.execute()
-    if first:
-        delay = bucket + b + CLOSE_DELAY_SECONDS - now.timestamp()
-        enqueue_now(Detect(monitor_id), job_id=f"detect-{monitor_id}-{bucket}", delay_seconds=delay)
+    if first:  # spread over a few seconds: every active monitor's minute closes at once
+        jitter = monitor_id % CLOSE_SPREAD_SECONDS
+        delay = bucket + b + CLOSE_DELAY_SECONDS + jitter - now.timestamp()
+        enqueue_now(
+            Recheck(monitor_id), job_id=f"detect-{monitor_id}-{bucket}", delay_seconds=delay
+        )
 
 
 def sweep(*, now: datetime) -> dict[str, int]:
-    """Ask for an evaluation of every monitor that received mentions recently (their surges
-    are judged even if nothing more arrives; their episodes close)."""
+    """Ask for an evaluation of every monitor that received mentions recently and was not
+    evaluated in the last minute (their surges are judged even if nothing more arrives; their
+    episodes close)."""
     client = redis.client
     client.zremrangebyscore(ACTIVE_KEY, "-inf", (now - ACTIVE_FOR).timestamp())
-    members = client.zrangebyscore(ACTIVE_KEY, (now - ACTIVE_FOR).timestamp(), "+inf")
-    ids = [int(str(m, "ascii") if isinstance(m, bytes) else str(m)) for m in members]
+    pipe = client.pipeline(transaction=False)
+    pipe.zrangebyscore(ACTIVE_KEY, (now - ACTIVE_FOR).timestamp(), "+inf")
+    pipe.zrangebyscore(EVALUATED_KEY, (now - SWEEP_AFTER).timestamp(), "+inf")
+    active, fresh = pipe.execute()
+    due = set(active) - set(fresh)
+    ids = sorted(int(str(m, "ascii") if isinstance(m, bytes) else str(m)) for m in due)
     for monitor_id in ids:
-        request_evaluation(monitor_id)
+        request_evaluation(monitor_id, routine=True)
     return {"monitors": len(ids)}
 
 
@@ -140,10 +153,10 @@ def pending_key(monitor_id: int) -> str:
     return f"fb:detect-pending:{monitor_id}"
 
 
-def request_evaluation(monitor_id: int) -> None:
+def request_evaluation(monitor_id: int, *, routine: bool = False) -> None:
     """Queue one evaluation of the monitor unless one is already waiting."""
     if redis.client.set(pending_key(monitor_id), 1, nx=True, ex=PENDING_TTL_SECONDS):
-        enqueue_now(Detect(monitor_id))
+        enqueue_now(Recheck(monitor_id) if routine else Detect(monitor_id))
 
 
 def models() -> ModelStore:
@@ -171,12 +184,18 @@ def evaluate(session: Session, *, monitor_id: int, now: datetime) -> Incident | 
     open is opened again by the next evaluation.
     """
     redis.client.delete(pending_key(monitor_id))
-    monitor = session.get(Monitor, monitor_id, with_for_update={"of": Monitor})
+    monitor = session.get(Monitor, monitor_id)
     if monitor is None or not monitor.active:
         return None
     seen, config = observe(monitor, now=now)
     state = models()
-    after_commit(session, lambda: state.save(monitor_id, seen.model))
+    after_commit(
+        session, lambda: state.save(monitor_id, seen.model, evaluated=(EVALUATED_KEY, now))
+    )
+    if seen.firing is None and seen.opening is None:
+        return None  # the common case: nothing to open or record, no lock taken
+    # serialise with any other evaluation of this monitor before looking at its incidents
+    session.get(Monitor, monitor_id, with_for_update={"of": Monitor}, populate_existing=True)
     open_incident = session.scalar(
         select(Incident)
         .where(Incident.monitor_id == monitor.id, Incident.status.in_(OPEN_STATUSES))

@@ -125,9 +125,19 @@ class ModelStore:
             rebuilt=rebuilt,
         )
 
-    def save(self, monitor_id: int, model: engine.MonitorModel) -> None:
-        """Keep the state for the next evaluation."""
-        self.redis.set(state_key(monitor_id), json.dumps(model.to_dict()), ex=STATE_TTL_SECONDS)
+    def save(
+        self,
+        monitor_id: int,
+        model: engine.MonitorModel,
+        *,
+        evaluated: tuple[str, datetime] | None = None,
+    ) -> None:
+        """Keep the state for the next evaluation (and note when, in a sorted set, if asked)."""
+        pipe = self.redis.pipeline(transaction=False)
+        pipe.set(state_key(monitor_id), json.dumps(model.to_dict()), ex=STATE_TTL_SECONDS)
+        if evaluated is not None:
+            pipe.zadd(evaluated[0], {str(monitor_id): evaluated[1].timestamp()})
+        pipe.execute()
 
     def forget(self, monitor_id: int) -> None:
         """Drop the state (it is rebuilt from the buckets at the next evaluation)."""

@@ -157,6 +157,8 @@ def test_the_sweep_evaluates_a_monitor_that_received_nothing_since(
         redis.client.delete(detection.pending_key(1))
     assert run_jobs() == 0
     with app.app_context():
+        assert sweep(now=clock.now)["monitors"] == 0  # evaluated less than a minute ago
+        clock.advance(seconds=61)
         assert sweep(now=clock.now)["monitors"] == 1
     run_jobs()
     assert len(client.get("/api/v1/incidents", headers=reviewer["headers"]).get_json()) == 1
