@@ -9,11 +9,12 @@ from functools import wraps
 from typing import Any, NoReturn
 
 import flask_smorest
+import flask_smorest.pagination
 import marshmallow as ma
 from flask import Flask, Response, g, json, request
 from sqlalchemy import func, select
 from sqlalchemy.orm.exc import StaleDataError
-from werkzeug.exceptions import HTTPException, UnsupportedMediaType
+from werkzeug.exceptions import HTTPException
 
 from service import config
 from service.auth.models import User
@@ -22,8 +23,41 @@ from service.auth.service import find_token
 from service.db import utcnow
 from service.errors import Conflict, DomainError
 from service.extensions import db
+from service.fields import Id
 
 log = logging.getLogger(__name__)
+
+#: the highest page number a list accepts (an offset beyond is an empty page anyway)
+MAX_PAGE = 100_000
+
+
+def _pagination_schema(first: int, size: int, max_size: int) -> type[ma.Schema]:
+    """flask-smorest's pagination parameters, bounded and ASCII-only (no '²', no 10**30)."""
+
+    class PaginationParametersSchema(ma.Schema):
+        class Meta:
+            unknown = ma.EXCLUDE
+
+        page = Id(
+            load_default=first,
+            validate=ma.validate.Range(min=1, max=MAX_PAGE),
+            metadata={"description": f"1-based page number, at most {MAX_PAGE}"},
+        )
+        page_size = Id(
+            load_default=size,
+            validate=ma.validate.Range(min=1, max=max_size),
+            metadata={"description": f"items per page, at most {max_size}"},
+        )
+
+        @ma.post_load
+        def make_paginator(self, data: dict[str, Any], **_kwargs: Any) -> Any:
+            return flask_smorest.pagination.PaginationParameters(**data)
+
+    return PaginationParametersSchema
+
+
+# flask-smorest builds its pagination schema through this module function; bound it.
+flask_smorest.pagination._pagination_parameters_schema_factory = _pagination_schema
 
 PROBLEM_MIMETYPE = "application/problem+json"
 PROBLEM_TYPE_PREFIX = "urn:firebreak:problem:"
@@ -133,13 +167,12 @@ class Api(flask_smorest.Api):
         return Response(json.dumps(body), status=status, headers=headers, mimetype=PROBLEM_MIMETYPE)
 
     def init_app(self, app: Flask, *, spec_kwargs: dict[str, Any] | None = None) -> None:
-        """Bind to the app, declare bearer auth, and refuse non-JSON bodies on the API."""
+        """Bind to the app, declare bearer auth, render every error as a problem."""
         super().init_app(app, spec_kwargs=spec_kwargs)
         self.spec.components.security_scheme(
             "bearerAuth", {"type": "http", "scheme": "bearer", "description": "API token"}
         )
         app.register_error_handler(Exception, self._handle_unexpected)
-        app.before_request(_require_json_bodies)
 
     def _handle_unexpected(self, error: Exception) -> Response:
         if isinstance(error, HTTPException):
@@ -164,17 +197,6 @@ class Api(flask_smorest.Api):
 class _InternalError(HTTPException):
     code = 500
     description = "An unexpected error occurred; it has been logged."
-
-
-def _require_json_bodies() -> None:
-    if not request.path.startswith("/api/") or request.method not in ("POST", "PUT", "PATCH"):
-        return
-    if request.content_length == 0 and not request.headers.get("Transfer-Encoding"):
-        return
-    if request.mimetype and not (
-        request.mimetype == "application/json" or request.mimetype.endswith("+json")
-    ):
-        raise UnsupportedMediaType(f"expected application/json, got {request.mimetype}")
 
 
 def problem_responses(*codes: int) -> dict[int, str]:

@@ -21,6 +21,7 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
             "service.extensions",
             "service.errors",
             "service.fields",
+            "service.guards",
             "service.queues",
             "service.jobs",
             "service.bus",

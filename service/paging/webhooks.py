@@ -15,6 +15,7 @@ from service.api import abort
 from service.auth.models import User
 from service.auth.service import InvalidPhone, normalize_phone
 from service.extensions import db
+from service.fields import MAX_ID, parse_id
 from service.paging import delivery, replies
 from service.paging.models import Page
 from service.paging.webhook_auth import public_request_url, verify_twilio_request
@@ -59,9 +60,12 @@ def status() -> Any:
     state = request.form.get("MessageStatus") or request.form.get("CallStatus")
     if not sid or not state:
         abort(422, "MessageSid/CallSid and MessageStatus/CallStatus are required")
+    raw_code = request.form.get("ErrorCode") or None
+    if raw_code is not None and parse_id(raw_code) is None:
+        abort(422, f"ErrorCode must be a number up to {MAX_ID}", field="ErrorCode")
     with db.transaction() as session:
         matched = delivery.apply_status(
-            session, provider_id=sid, status=state.lower(), error_code=request.form.get("ErrorCode")
+            session, provider_id=sid, status=state.lower(), error_code=raw_code
         )
     if not matched:
         log.info("status callback for unknown sid %s", sid)
@@ -94,7 +98,7 @@ def inbound_sms() -> Any:
 @blp.post("/voice")
 def voice_keypad() -> Any:
     """The keypad answer of a voice page: 1 acknowledges, 2 escalates."""
-    page_id = request.args.get("page", type=int)
+    page_id = parse_id(request.args.get("page"))
     digits = request.form.get("Digits", "")
     response = VoiceResponse()
     with db.transaction() as session:

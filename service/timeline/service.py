@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import column, select, table
+from sqlalchemy import column, select, table, update
 from sqlalchemy.orm import Session
 
 from service.db import utcnow
@@ -81,7 +81,14 @@ def lock_incidents(session: Session, incident_ids: Iterable[int | None]) -> None
     """Lock incidents' rows (in id order, so two writers cannot deadlock) before touching
     anything else in the transaction: the timeline of a locked incident has one writer."""
     ids = sorted({i for i in incident_ids if i is not None})
-    if not ids or session.get_bind().dialect.name == "sqlite":  # SQLite serialises writers
+    if not ids:
+        return
+    if session.get_bind().dialect.name == "sqlite":
+        # SQLite has no row locks: a no-op write takes the database's write lock now (waiting
+        # out the busy timeout), so what this transaction reads next (the last seq) is current.
+        session.execute(
+            update(_INCIDENTS).where(_INCIDENTS.c.id.in_(ids)).values(id=_INCIDENTS.c.id)
+        )
         return
     session.execute(
         select(_INCIDENTS.c.id)
