@@ -16,7 +16,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.exceptions import HTTPException
 
-from service import config
+from service import config, limits
 from service.auth.models import User
 from service.auth.roles import Role
 from service.auth.service import find_token
@@ -173,6 +173,7 @@ class Api(flask_smorest.Api):
             "bearerAuth", {"type": "http", "scheme": "bearer", "description": "API token"}
         )
         app.register_error_handler(Exception, self._handle_unexpected)
+        app.after_request(_api_headers)
 
     def _handle_unexpected(self, error: Exception) -> Response:
         if isinstance(error, HTTPException):
@@ -188,10 +189,25 @@ class Api(flask_smorest.Api):
 
     def _handle_domain_error(self, error: DomainError) -> Response:
         try:
-            abort(error.status, error.detail, type=error.type, field=error.field, **error.extra)
+            abort(
+                error.status,
+                error.detail,
+                type=error.type,
+                field=error.field,
+                headers=error.headers,
+                **error.extra,
+            )
         except HTTPException as http_error:
             return self.handle_http_exception(http_error)
         raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _api_headers(response: Response) -> Response:
+    """API answers are private and typed: never cached (tokens, phone numbers), never sniffed."""
+    if request.path.startswith(("/api/", "/webhooks/")):
+        response.headers["X-Content-Type-Options"] = "nosniff"
+        response.headers.setdefault("Cache-Control", "no-store")
+    return response
 
 
 class _InternalError(HTTPException):
@@ -212,6 +228,8 @@ _DESCRIPTIONS = {
     409: "Conflicts with the current state (nothing changed)",
     413: "Request body larger than the limit",
     415: "Body is not application/json",
+    422: "Invalid input: the fields and why are listed",
+    429: "Too many requests: retry after Retry-After seconds",
 }
 
 
@@ -224,10 +242,18 @@ def authenticate_request() -> User:
         abort(401, "missing Authorization: Bearer token", type="unauthorized", headers=challenge)
     if scheme.lower() != "bearer" or not secret.strip():
         abort(401, "Authorization must be 'Bearer <token>'", type="unauthorized", headers=challenge)
+    if not limits.bad_token_allowed():
+        abort(
+            429,
+            "too many invalid tokens from this address",
+            type="rate-limited",
+            headers={"Retry-After": "60"},
+        )
     session = db.session
     now = utcnow()
     token = find_token(session, secret=secret.strip(), now=now)
     if token is None:
+        limits.bad_token_seen()
         abort(
             401,
             "token is invalid, expired or revoked",

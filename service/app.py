@@ -10,7 +10,7 @@ from typing import Any
 from flask import Flask
 
 from service import config as settings
-from service import guards, health, metrics, registry
+from service import guards, health, limits, metrics, registry
 from service.api import Api
 from service.auth.views import blp as users_blp
 from service.bus import install_reactions
@@ -54,6 +54,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
 
     db.init_app(app)
     redis.init_app(app)
+    limits.init_app(app)
     install_reactions(app, registry.REACTIONS)
     install_routes(app, registry.JOB_ROUTES)
     api = Api()

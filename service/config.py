@@ -110,6 +110,7 @@ SETTINGS: dict[str, tuple[Any, Any]] = {
     "REDIS_URL": ("redis://127.0.0.1:6379/0", _redis_url),
     "PUBLIC_URL": ("http://127.0.0.1:8000", _public_url),
     "SECRET_KEY": (None, _optional_str),
+    "ENV": ("production", _choice("ENV", "production", "development")),
     "MAX_BODY_BYTES": (4 * 1024 * 1024, _int("MAX_BODY_BYTES", 1024, 64 * 1024 * 1024)),
     "LOG_LEVEL": ("info", _choice("LOG_LEVEL", "debug", "info", "warning", "error")),
     "DB_POOL_SIZE": (5, _int("DB_POOL_SIZE", 1, 100)),
@@ -144,6 +145,7 @@ class Settings:
     redis_url: str
     public_url: str
     secret_key: str | None
+    env: str
     max_body_bytes: int
     log_level: str
     db_pool_size: int
@@ -194,6 +196,17 @@ def load(overrides: Mapping[str, Any] | None = None, *, instance_path: str) -> d
         settings[name] = raw if raw is None else parse(raw)
     for key in _FLASK_KEYS & set(overrides):
         settings[key] = overrides[key]
+    _check_together(settings)
+    return settings
+
+
+def _check_together(settings: Mapping[str, Any]) -> None:
+    """Settings that depend on each other: the secret key outside development, Twilio's."""
+    if not settings["SECRET_KEY"] and settings["ENV"] == "production" and not settings["TESTING"]:
+        raise ConfigError(
+            f"{ENV_PREFIX}SECRET_KEY: required (or set {ENV_PREFIX}ENV=development to run without "
+            "phone verification)"
+        )
     if settings["SMS_BACKEND"] == "twilio":
         for name in ("TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN"):
             if not settings[name]:
@@ -203,7 +216,6 @@ def load(overrides: Mapping[str, Any] | None = None, *, instance_path: str) -> d
                 f"{ENV_PREFIX}TWILIO_MESSAGING_SERVICE_SID or {ENV_PREFIX}TWILIO_FROM_NUMBER: "
                 "one is required when SMS_BACKEND is twilio"
             )
-    return settings
 
 
 def describe(settings: Mapping[str, Any]) -> dict[str, Any]:

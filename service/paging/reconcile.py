@@ -11,7 +11,7 @@ from service.detection.service import request_evaluation
 from service.extensions import db
 from service.jobs import enqueue_now
 from service.monitors.models import Monitor
-from service.paging import delivery
+from service.paging import delivery, receipts, verification
 from service.paging import service as paging
 from service.paging.models import Page, PageStatus
 from service.paging.schedule import Deliver, PlaceCall
@@ -28,7 +28,8 @@ SENDING_GRACE = timedelta(seconds=60)
 
 def sweep(*, now: datetime) -> dict[str, int]:
     """Run overdue escalations, re-queue lost deliveries, re-send interrupted sends,
-    expire pages stuck at the provider, and ask for an evaluation of every active monitor."""
+    expire pages stuck at the provider, forget old webhook receipts, and ask for an evaluation of
+    every active monitor."""
     done = {"escalations": 0, "requeued": 0, "resent": 0, "expired": 0, "monitors": 0}
     with db.transaction() as session:
         overdue = [
@@ -85,6 +86,9 @@ def sweep(*, now: datetime) -> dict[str, int]:
                 session, page, PageStatus.EXPIRED, error="not delivered within its validity period"
             )
             done["expired"] += 1
+    with db.transaction() as session:
+        done["receipts_pruned"] = receipts.prune(session, now=now)
+        done["codes_masked"] = verification.scrub(session, before=now - verification.CODE_TTL)
 
     for monitor_id in db.session.scalars(select(Monitor.id).where(Monitor.active.is_(True))):
         request_evaluation(monitor_id)

@@ -18,16 +18,18 @@ from flask import (
     request,
     url_for,
 )
+from flask_limiter.errors import RateLimitExceeded
 from sqlalchemy import func, select
 from werkzeug.wrappers import Response as BaseResponse
 
-from service import config
+from service import config, limits
 from service.db import utcnow
 from service.errors import NotFound
 from service.extensions import db
 from service.guards import BadInput
 from service.incidents import service as incidents
 from service.incidents.models import Incident, Severity, Status
+from service.limits import limiter
 from service.monitors.models import Monitor
 from service.postmortem.metrics import parse_time
 from service.web import pages
@@ -76,6 +78,12 @@ def _headers(resp: Response) -> Response:
 def _error(status: int, title: str, detail: str, field: str | None = None) -> Response:
     body = render_template("web/error.html", status=status, title=title, detail=detail, field=field)
     return make_response(body, status)
+
+
+@blp.errorhandler(RateLimitExceeded)
+def _too_many(error: RateLimitExceeded) -> Response:
+    """Too many sign-in attempts from this address: an HTML page (Retry-After is added)."""
+    return _error(429, "Too many attempts", "Too many sign-in attempts; wait and try again.")
 
 
 @blp.errorhandler(BadInput)
@@ -144,6 +152,7 @@ def sign_in_form() -> Any:
 
 
 @blp.route("/sign-in", methods=["POST"])
+@limiter.limit(limits.SIGN_IN)
 def sign_in() -> Any:
     """Open a browser session with an API token."""
     if not _same_origin(request.headers.get("Origin")):
