@@ -133,6 +133,32 @@ SETTINGS: dict[str, tuple[Any, Any]] = {
     "TESTING": (False, _bool("TESTING")),
 }
 
+#: one line per setting, for `firebreak --help` (the README's table says the same at length)
+SETTING_HELP: dict[str, str] = {
+    "DATABASE_URL": "PostgreSQL URL in production; default: SQLite in instance/",
+    "REDIS_URL": "Redis for queues, buckets, timers and rate limits",
+    "PUBLIC_URL": "public base URL (links in SMS; the URL Twilio signs webhooks with)",
+    "SECRET_KEY": "signing key for phone-verification codes; required unless ENV=development",
+    "ENV": "production (default) or development (allows running without SECRET_KEY)",
+    "MAX_BODY_BYTES": "request body limit in bytes (413 above it)",
+    "LOG_LEVEL": "debug, info, warning or error",
+    "DB_POOL_SIZE": "PostgreSQL connections per process (overflow: twice as many)",
+    "SMS_BACKEND": "twilio or console",
+    "TWILIO_ACCOUNT_SID": "Twilio account",
+    "TWILIO_AUTH_TOKEN": "Twilio auth token (also checks webhook signatures)",
+    "TWILIO_MESSAGING_SERVICE_SID": "Twilio messaging service (or TWILIO_FROM_NUMBER)",
+    "TWILIO_FROM_NUMBER": "sender number (or TWILIO_MESSAGING_SERVICE_SID)",
+    "TWILIO_API_BASE_URL": "points the Twilio SDK at a stand-in",
+    "TWILIO_TIMEOUT_SECONDS": "timeout of one Twilio API call",
+    "CONSOLE_OUTBOX_PATH": "console backend: append each SMS as a JSON line to this file",
+    "PAGE_VALIDITY_SECONDS": "a page not delivered within this is dropped and escalated",
+    "SMS_THROTTLE_SECONDS": "minimum spacing of SMS to one phone (later pages are bundled)",
+    "PLAYBOOKS_DIR": "where playbooks are loaded from",
+    "TOKEN_LAST_USED_RESOLUTION_SECONDS": "how often a token's last-used time is written",
+    "WORKER_FORK": "run each job in a forked work horse (default: in-process)",
+    "TESTING": "test mode (the test suite sets it)",
+}
+
 SECRET_SETTINGS = frozenset({"SECRET_KEY", "TWILIO_AUTH_TOKEN"})
 SETTINGS_KEY = "firebreak.settings"
 
