@@ -181,7 +181,12 @@ def timeline_verify(numbers: tuple[int, ...]) -> None:
 @click.command("worker")
 @click.option("--queues", "-q", multiple=True, help="queues to listen on (default: all)")
 @click.option("--burst", is_flag=True, help="stop when the queues are empty")
-@click.option("--with-scheduler/--without-scheduler", default=True)
+@click.option(
+    "--with-scheduler/--without-scheduler",
+    default=True,
+    show_default=True,
+    help="also run the RQ scheduler (timers); only one worker runs it at a time",
+)
 @click.option(
     "--fork/--no-fork",
     default=None,
