@@ -12,6 +12,7 @@ import flask_smorest
 import flask_smorest.pagination
 import marshmallow as ma
 from flask import Flask, Response, g, json, request
+from flask_smorest.utils import prepare_response
 from sqlalchemy import func, select
 from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.exceptions import HTTPException
@@ -72,13 +73,20 @@ class FieldErrorSchema(ma.Schema):
 
 
 class ProblemSchema(ma.Schema):
-    """An RFC 9457 problem document."""
+    """An RFC 9457 problem document; a problem may add members (a 409 names the current
+    status, a 429 when to retry), as RFC 9457 allows."""
+
+    class Meta:
+        unknown = ma.INCLUDE  # documented as additionalProperties: extension members
 
     type = ma.fields.String(metadata={"example": "urn:firebreak:problem:validation"})
     title = ma.fields.String(metadata={"example": "Unprocessable Content"})
     status = ma.fields.Integer(metadata={"example": 422})
     detail = ma.fields.String()
     errors = ma.fields.List(ma.fields.Nested(FieldErrorSchema))
+    status_now = ma.fields.String(
+        metadata={"description": "a refused status change (409): the incident's status now"}
+    )
 
 
 def abort(
@@ -165,6 +173,18 @@ class Api(flask_smorest.Api):
                 if key.lower() not in ("content-type", "content-length"):
                     headers.setdefault(key, value)
         return Response(json.dumps(body), status=status, headers=headers, mimetype=PROBLEM_MIMETYPE)
+
+    def _register_responses(self) -> None:
+        """flask-smorest's shared error responses, as application/problem+json."""
+        for status in http.HTTPStatus:
+            response: dict[str, Any] = {"description": status.phrase}
+            if not (100 <= status < 200) and status not in (204, 304):
+                response["schema"] = self.ERROR_SCHEMA
+            prepare_response(response, self.spec, PROBLEM_MIMETYPE)
+            self.spec.components.response(status.name, response, lazy=True)
+        default = {"description": "Default error response", "schema": self.ERROR_SCHEMA}
+        prepare_response(default, self.spec, PROBLEM_MIMETYPE)
+        self.spec.components.response("DEFAULT_ERROR", default, lazy=True)
 
     def init_app(self, app: Flask, *, spec_kwargs: dict[str, Any] | None = None) -> None:
         """Bind to the app, declare bearer auth, render every error as a problem."""
@@ -270,6 +290,14 @@ def authenticate_request() -> User:
 class Blueprint(flask_smorest.Blueprint):
     """A domain's blueprint: every view declares the roles it allows."""
 
+    def _document_pagination_metadata(self, spec: Any, resp_doc: dict[str, Any]) -> None:
+        """X-Pagination is a header, so a string: JSON with the fields below."""
+        resp_doc.setdefault("headers", {})[self.PAGINATION_HEADER_NAME] = {
+            "description": "JSON: total, total_pages, first_page, last_page, page, "
+            "previous_page, next_page",
+            "schema": {"type": "string", "example": '{"total": 42, "total_pages": 5, "page": 1}'},
+        }
+
     def roles(self, *allowed: Role, errors: Iterable[int] = ()) -> Callable:
         """Require a bearer token whose user holds one of `allowed` (all roles if none given)."""
         wanted = frozenset(allowed) or frozenset(Role)
@@ -284,8 +312,14 @@ class Blueprint(flask_smorest.Blueprint):
                 g.current_user = user
                 return func(*args, **kwargs)
 
-            wrapper = self.doc(security=[{"bearerAuth": []}])(wrapper)
-            codes = [401, 403, *errors]
+            _summary, _, rest = (func.__doc__ or "").strip().partition("\n")
+            about = " ".join(rest.split())
+            wrapper = self.doc(
+                security=[{"bearerAuth": []}],
+                description=(about + "\n\n" if about else "") + f"Roles allowed: {names}.",
+                **{"x-roles": sorted(r.value for r in wanted)},
+            )(wrapper)
+            codes = [401, 403, 429, *errors]
             if request_has_body(func):
                 codes += [400, 413, 415]
             for code in sorted(set(codes)):

@@ -1,0 +1,103 @@
+"""The OpenAPI document is the contract: schemathesis (every check but one, then its stateful
+phase) against the app through WSGI, with a fixed seed and a bounded budget, finds nothing.
+
+The one check left out is `positive_data_acceptance` (ST202, "schema-valid request rejected"):
+some rules cannot be said in JSON Schema — a phone number libphonenumber accepts, text without
+NUL characters, the detector's settings and lexicon (owned by detection) — so a schema-valid
+request may rightly get a 422 naming the field. Every other check runs: no 5xx, status codes,
+content types and bodies as documented (problem+json included), headers, auth, negative data
+rejected, unsupported methods.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from typing import Any
+
+import pytest
+import schemathesis
+from hypothesis import HealthCheck, Phase, given, settings
+from schemathesis.specs.openapi.checks import positive_data_acceptance
+
+from service.auth.roles import Role
+from service.limits import limiter
+
+EXAMPLES = int(os.environ.get("FIREBREAK_SCHEMATHESIS_EXAMPLES", "40"))
+STEPS = int(os.environ.get("FIREBREAK_SCHEMATHESIS_STATEFUL", "40"))
+EXCLUDED = [positive_data_acceptance]
+
+
+def _settings(examples: int) -> settings:
+    return settings(
+        max_examples=examples,
+        derandomize=True,  # a fixed seed: the same requests every run
+        deadline=None,
+        phases=[Phase.explicit, Phase.generate],
+        suppress_health_check=list(HealthCheck),
+        database=None,
+        stateful_step_count=8,
+    )
+
+
+@pytest.fixture
+def contract(app, people) -> tuple[Any, dict[str, str]]:
+    """The app's own OpenAPI document and an admin's headers."""
+    admin = people.make(Role.ADMIN, name="Schema Admin")
+    schema = schemathesis.openapi.from_wsgi("/api/v1/openapi.json", app)
+
+    @schema.auth()
+    class Bearer:
+        """The admin's token on every call (the auth checks replace it with bad ones)."""
+
+        def get(self, case: Any, ctx: Any) -> str:
+            return admin["token"]
+
+        def set(self, case: Any, data: str, ctx: Any) -> None:
+            case.headers = {**(case.headers or {}), "Authorization": f"Bearer {data}"}
+
+    return schema, admin["headers"]
+
+
+def _exercise(operation: Any, headers: dict[str, str]) -> str | None:
+    """Run one operation's examples; the first failure as text, or None."""
+
+    @given(case=operation.as_strategy())
+    @_settings(EXAMPLES)
+    def run(case: Any) -> None:
+        case.call_and_validate(excluded_checks=EXCLUDED)
+
+    try:
+        run()
+    except (KeyboardInterrupt, SystemExit):
+        raise
+    except BaseException as exc:  # noqa: BLE001 - collected, reported together below
+        return f"{operation.method.upper()} {operation.path}: {exc}"
+    return None
+
+
+def test_every_operation_keeps_the_contract(app, contract) -> None:
+    schema, headers = contract
+    failures = []
+    started = time.monotonic()
+    for result in schema.get_all_operations():
+        with app.app_context():
+            limiter.reset()  # invalid-token probes of one operation must not lock out the next
+        failure = _exercise(result.ok(), headers)
+        if failure:
+            failures.append(failure)
+    assert not failures, "\n\n".join(failures)
+    assert time.monotonic() - started < 240  # the budget stays bounded
+
+
+def test_stateful_sequences_keep_the_contract(app, contract) -> None:
+    schema, headers = contract
+    machine = schema.as_state_machine()
+
+    class Workflow(machine):  # type: ignore[misc, valid-type]
+        def validate_response(self, response: Any, case: Any, **kwargs: Any) -> None:
+            case.validate_response(response, excluded_checks=EXCLUDED, transport_kwargs=kwargs)
+
+    with app.app_context():
+        limiter.reset()
+    Workflow.run(settings=_settings(STEPS))
