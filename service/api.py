@@ -11,6 +11,7 @@ from typing import Any, NoReturn
 import flask_smorest
 import flask_smorest.pagination
 import marshmallow as ma
+from apispec import APISpec, BasePlugin
 from flask import Flask, Response, g, json, request
 from flask_smorest.utils import prepare_response
 from sqlalchemy import func, select
@@ -135,6 +136,45 @@ def field_errors(messages: dict[str, Any]) -> list[dict[str, str]]:
     return out
 
 
+def openapi_rules(**rules: Any) -> Callable[[type[ma.Schema]], type[ma.Schema]]:
+    """Declare JSON Schema rules a marshmallow schema enforces in code (e.g. minProperties=1)."""
+
+    def mark(cls: type[ma.Schema]) -> type[ma.Schema]:
+        cls._openapi_rules = rules  # type: ignore[attr-defined]
+        return cls
+
+    return mark
+
+
+class _ContractPlugin(BasePlugin):
+    """apispec plugin: schemas carry their declared rules; a body whose schema requires
+    nothing (an optional note) is documented as optional, as the API treats it."""
+
+    def init_spec(self, spec: APISpec) -> None:
+        """Keep the spec to look up the components."""
+        self.spec = spec
+
+    def schema_helper(self, name: str, definition: dict, **kwargs: Any) -> dict | None:
+        """The rules declared with `openapi_rules`."""
+        schema = kwargs.get("schema")
+        cls = schema if isinstance(schema, type) else type(schema)
+        return dict(getattr(cls, "_openapi_rules", {})) or None
+
+    def operation_helper(self, path: str | None = None, operations: Any = None, **_: Any) -> None:
+        """Optional bodies: required false when their schema requires no field."""
+        schemas = self.spec.components.schemas
+        for operation in (operations or {}).values():
+            body = operation.get("requestBody") if isinstance(operation, dict) else None
+            if not body:
+                continue
+            for media in body.get("content", {}).values():
+                ref = media.get("schema", {}).get("$ref", "") if isinstance(media, dict) else ""
+                component = schemas.get(ref.rsplit("/", 1)[-1]) if ref else None
+                if component is not None and not component.get("required"):
+                    if not component.get("minProperties"):
+                        body["required"] = False
+
+
 class Api(flask_smorest.Api):
     """flask-smorest Api whose every error is application/problem+json."""
 
@@ -188,7 +228,8 @@ class Api(flask_smorest.Api):
 
     def init_app(self, app: Flask, *, spec_kwargs: dict[str, Any] | None = None) -> None:
         """Bind to the app, declare bearer auth, render every error as a problem."""
-        super().init_app(app, spec_kwargs=spec_kwargs)
+        extra = [*(spec_kwargs or {}).get("extra_plugins", ()), _ContractPlugin()]
+        super().init_app(app, spec_kwargs={**(spec_kwargs or {}), "extra_plugins": extra})
         self.spec.components.security_scheme(
             "bearerAuth", {"type": "http", "scheme": "bearer", "description": "API token"}
         )

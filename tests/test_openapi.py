@@ -108,3 +108,17 @@ def test_a_page_without_a_level_conforms(app, client, admin, spec):
     """A verification page has no level or round: the schema says they may be null."""
     page = spec["components"]["schemas"]["Page"]["properties"]
     assert "null" in page["level"]["type"] and "null" in page["round"]["type"]
+
+
+def test_optional_bodies_are_optional_and_declared_rules_are_in_the_schema(client, admin, spec):
+    ack = spec["paths"]["/api/v1/incidents/{number}/acknowledge"]["post"]["requestBody"]
+    assert ack["required"] is False  # an action's note is optional ...
+    created = client.post(
+        "/api/v1/incidents", json={"title": "Kettle", "severity": "sev2"}, headers=admin["headers"]
+    )
+    number = created.get_json()["number"]
+    resp = client.post(f"/api/v1/incidents/{number}/acknowledge", headers=admin["headers"])
+    assert resp.status_code == 200  # ... and the API takes no body
+    assert spec["components"]["schemas"]["IncidentUpdate"]["minProperties"] == 1
+    empty = client.patch(f"/api/v1/incidents/{number}", json={}, headers=admin["headers"])
+    assert empty.status_code == 422

@@ -5,6 +5,7 @@ from __future__ import annotations
 import marshmallow as ma
 from marshmallow import validate
 
+from service.api import openapi_rules
 from service.fields import Id, Timestamp
 from service.incidents.models import IncidentRole, Severity, Status
 
@@ -22,6 +23,7 @@ class IncidentCreateSchema(ma.Schema):
     wolf_id = Id(load_default=None, metadata={"description": "user to lead as the Wolf"})
 
 
+@openapi_rules(minProperties=1)
 class IncidentUpdateSchema(ma.Schema):
     """Change severity, title or description."""
 
