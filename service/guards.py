@@ -61,18 +61,20 @@ def _strings(value: Any, path: str) -> Iterator[tuple[str, str]]:
             stack.extend((item, f"{where}.{i}" if where else str(i)) for i, item in enumerate(node))
 
 
-def json_depth_exceeds(raw: str, limit: int = MAX_JSON_DEPTH) -> bool:
-    """Whether JSON text nests arrays/objects deeper than `limit` (strings skipped), in one pass."""
-    depth = 0
-    for token in re.finditer(r'"(?:[^"\\]|\\.)*"|[\[\]{}]', raw):
-        char = token.group()
-        if char in "[{":
-            depth += 1
-            if depth > limit:
-                return True
-        elif char in "]}":
-            depth -= 1
+def _too_deep(document: Any, limit: int = MAX_JSON_DEPTH) -> bool:
+    """Whether a parsed JSON document nests arrays/objects deeper than `limit` (iteratively)."""
+    stack: list[tuple[Any, int]] = [(document, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if depth > limit:
+            return True
+        items = node.values() if isinstance(node, dict) else node
+        stack.extend((item, depth + 1) for item in items if isinstance(item, dict | list))
     return False
+
+
+#: JSON escapes that may decode to text the database cannot store (NUL, surrogates)
+_SUSPECT_ESCAPE = re.compile(r"\\u(?:0000|[dD][89a-fA-F][0-9a-fA-F]{2})")
 
 
 def check_text(values: Any, location: str) -> None:
@@ -130,14 +132,24 @@ def check_json_body(req: Request) -> None:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise BadInput(400, "body is not UTF-8", location="json", field="body") from exc
-    if json_depth_exceeds(text):
-        raise BadInput(
-            400, f"JSON nested deeper than {MAX_JSON_DEPTH} levels", location="json", field="body"
-        )
+    _check_document(text)
+
+
+def _check_document(text: str) -> None:
+    """The body parses, is not too deep, and its strings can be stored."""
+    too_deep = BadInput(
+        400, f"JSON nested deeper than {MAX_JSON_DEPTH} levels", location="json", field="body"
+    )
     try:
         document = json.loads(text, parse_constant=_no_constants)
-    except (ValueError, RecursionError) as exc:
+    except RecursionError as exc:
+        raise too_deep from exc
+    except ValueError as exc:
         raise BadInput(400, f"invalid JSON: {exc}", location="json", field="body") from exc
+    if isinstance(document, dict | list) and _too_deep(document):
+        raise too_deep
+    if not _SUSPECT_ESCAPE.search(text):  # raw NUL is invalid JSON; raw surrogates are not UTF-8
+        return
     for where, value in _strings(document, ""):
         problem = bad_text(value)
         if problem:
