@@ -9,21 +9,57 @@ from functools import wraps
 from typing import Any, NoReturn
 
 import flask_smorest
+import flask_smorest.pagination
 import marshmallow as ma
+from apispec import APISpec, BasePlugin
 from flask import Flask, Response, g, json, request
+from flask_smorest.utils import prepare_response
 from sqlalchemy import func, select
 from sqlalchemy.orm.exc import StaleDataError
-from werkzeug.exceptions import HTTPException, UnsupportedMediaType
+from werkzeug.exceptions import HTTPException
 
-from service import config
+from service import config, limits
 from service.auth.models import User
 from service.auth.roles import Role
 from service.auth.service import find_token
 from service.db import utcnow
 from service.errors import Conflict, DomainError
 from service.extensions import db
+from service.fields import Id
 
 log = logging.getLogger(__name__)
+
+#: the highest page number a list accepts (an offset beyond is an empty page anyway)
+MAX_PAGE = 100_000
+
+
+def _pagination_schema(first: int, size: int, max_size: int) -> type[ma.Schema]:
+    """flask-smorest's pagination parameters, bounded and ASCII-only (no '²', no 10**30)."""
+
+    class PaginationParametersSchema(ma.Schema):
+        class Meta:
+            unknown = ma.EXCLUDE
+
+        page = Id(
+            load_default=first,
+            validate=ma.validate.Range(min=1, max=MAX_PAGE),
+            metadata={"description": f"1-based page number, at most {MAX_PAGE}"},
+        )
+        page_size = Id(
+            load_default=size,
+            validate=ma.validate.Range(min=1, max=max_size),
+            metadata={"description": f"items per page, at most {max_size}"},
+        )
+
+        @ma.post_load
+        def make_paginator(self, data: dict[str, Any], **_kwargs: Any) -> Any:
+            return flask_smorest.pagination.PaginationParameters(**data)
+
+    return PaginationParametersSchema
+
+
+# flask-smorest builds its pagination schema through this module function; bound it.
+flask_smorest.pagination._pagination_parameters_schema_factory = _pagination_schema
 
 PROBLEM_MIMETYPE = "application/problem+json"
 PROBLEM_TYPE_PREFIX = "urn:firebreak:problem:"
@@ -38,13 +74,20 @@ class FieldErrorSchema(ma.Schema):
 
 
 class ProblemSchema(ma.Schema):
-    """An RFC 9457 problem document."""
+    """An RFC 9457 problem document; a problem may add members (a 409 names the current
+    status, a 429 when to retry), as RFC 9457 allows."""
+
+    class Meta:
+        unknown = ma.INCLUDE  # documented as additionalProperties: extension members
 
     type = ma.fields.String(metadata={"example": "urn:firebreak:problem:validation"})
     title = ma.fields.String(metadata={"example": "Unprocessable Content"})
     status = ma.fields.Integer(metadata={"example": 422})
     detail = ma.fields.String()
     errors = ma.fields.List(ma.fields.Nested(FieldErrorSchema))
+    status_now = ma.fields.String(
+        metadata={"description": "a refused status change (409): the incident's status now"}
+    )
 
 
 def abort(
@@ -93,6 +136,45 @@ def field_errors(messages: dict[str, Any]) -> list[dict[str, str]]:
     return out
 
 
+def openapi_rules(**rules: Any) -> Callable[[type[ma.Schema]], type[ma.Schema]]:
+    """Declare JSON Schema rules a marshmallow schema enforces in code (e.g. minProperties=1)."""
+
+    def mark(cls: type[ma.Schema]) -> type[ma.Schema]:
+        cls._openapi_rules = rules  # type: ignore[attr-defined]
+        return cls
+
+    return mark
+
+
+class _ContractPlugin(BasePlugin):
+    """apispec plugin: schemas carry their declared rules; a body whose schema requires
+    nothing (an optional note) is documented as optional, as the API treats it."""
+
+    def init_spec(self, spec: APISpec) -> None:
+        """Keep the spec to look up the components."""
+        self.spec = spec
+
+    def schema_helper(self, name: str, definition: dict, **kwargs: Any) -> dict | None:
+        """The rules declared with `openapi_rules`."""
+        schema = kwargs.get("schema")
+        cls = schema if isinstance(schema, type) else type(schema)
+        return dict(getattr(cls, "_openapi_rules", {})) or None
+
+    def operation_helper(self, path: str | None = None, operations: Any = None, **_: Any) -> None:
+        """Optional bodies: required false when their schema requires no field."""
+        schemas = self.spec.components.schemas
+        for operation in (operations or {}).values():
+            body = operation.get("requestBody") if isinstance(operation, dict) else None
+            if not body:
+                continue
+            for media in body.get("content", {}).values():
+                ref = media.get("schema", {}).get("$ref", "") if isinstance(media, dict) else ""
+                component = schemas.get(ref.rsplit("/", 1)[-1]) if ref else None
+                if component is not None and not component.get("required"):
+                    if not component.get("minProperties"):
+                        body["required"] = False
+
+
 class Api(flask_smorest.Api):
     """flask-smorest Api whose every error is application/problem+json."""
 
@@ -132,14 +214,27 @@ class Api(flask_smorest.Api):
                     headers.setdefault(key, value)
         return Response(json.dumps(body), status=status, headers=headers, mimetype=PROBLEM_MIMETYPE)
 
+    def _register_responses(self) -> None:
+        """flask-smorest's shared error responses, as application/problem+json."""
+        for status in http.HTTPStatus:
+            response: dict[str, Any] = {"description": status.phrase}
+            if not (100 <= status < 200) and status not in (204, 304):
+                response["schema"] = self.ERROR_SCHEMA
+            prepare_response(response, self.spec, PROBLEM_MIMETYPE)
+            self.spec.components.response(status.name, response, lazy=True)
+        default = {"description": "Default error response", "schema": self.ERROR_SCHEMA}
+        prepare_response(default, self.spec, PROBLEM_MIMETYPE)
+        self.spec.components.response("DEFAULT_ERROR", default, lazy=True)
+
     def init_app(self, app: Flask, *, spec_kwargs: dict[str, Any] | None = None) -> None:
-        """Bind to the app, declare bearer auth, and refuse non-JSON bodies on the API."""
-        super().init_app(app, spec_kwargs=spec_kwargs)
+        """Bind to the app, declare bearer auth, render every error as a problem."""
+        extra = [*(spec_kwargs or {}).get("extra_plugins", ()), _ContractPlugin()]
+        super().init_app(app, spec_kwargs={**(spec_kwargs or {}), "extra_plugins": extra})
         self.spec.components.security_scheme(
             "bearerAuth", {"type": "http", "scheme": "bearer", "description": "API token"}
         )
         app.register_error_handler(Exception, self._handle_unexpected)
-        app.before_request(_require_json_bodies)
+        app.after_request(_api_headers)
 
     def _handle_unexpected(self, error: Exception) -> Response:
         if isinstance(error, HTTPException):
@@ -155,26 +250,30 @@ class Api(flask_smorest.Api):
 
     def _handle_domain_error(self, error: DomainError) -> Response:
         try:
-            abort(error.status, error.detail, type=error.type, field=error.field, **error.extra)
+            abort(
+                error.status,
+                error.detail,
+                type=error.type,
+                field=error.field,
+                headers=error.headers,
+                **error.extra,
+            )
         except HTTPException as http_error:
             return self.handle_http_exception(http_error)
         raise AssertionError("unreachable")  # pragma: no cover
 
 
+def _api_headers(response: Response) -> Response:
+    """API answers are private and typed: never cached (tokens, phone numbers), never sniffed."""
+    if request.path.startswith(("/api/", "/webhooks/")):
+        response.headers["X-Content-Type-Options"] = "nosniff"
+        response.headers.setdefault("Cache-Control", "no-store")
+    return response
+
+
 class _InternalError(HTTPException):
     code = 500
     description = "An unexpected error occurred; it has been logged."
-
-
-def _require_json_bodies() -> None:
-    if not request.path.startswith("/api/") or request.method not in ("POST", "PUT", "PATCH"):
-        return
-    if request.content_length == 0 and not request.headers.get("Transfer-Encoding"):
-        return
-    if request.mimetype and not (
-        request.mimetype == "application/json" or request.mimetype.endswith("+json")
-    ):
-        raise UnsupportedMediaType(f"expected application/json, got {request.mimetype}")
 
 
 def problem_responses(*codes: int) -> dict[int, str]:
@@ -190,6 +289,8 @@ _DESCRIPTIONS = {
     409: "Conflicts with the current state (nothing changed)",
     413: "Request body larger than the limit",
     415: "Body is not application/json",
+    422: "Invalid input: the fields and why are listed",
+    429: "Too many requests: retry after Retry-After seconds",
 }
 
 
@@ -202,10 +303,18 @@ def authenticate_request() -> User:
         abort(401, "missing Authorization: Bearer token", type="unauthorized", headers=challenge)
     if scheme.lower() != "bearer" or not secret.strip():
         abort(401, "Authorization must be 'Bearer <token>'", type="unauthorized", headers=challenge)
+    if not limits.bad_token_allowed():
+        abort(
+            429,
+            "too many invalid tokens from this address",
+            type="rate-limited",
+            headers={"Retry-After": "60"},
+        )
     session = db.session
     now = utcnow()
     token = find_token(session, secret=secret.strip(), now=now)
     if token is None:
+        limits.bad_token_seen()
         abort(
             401,
             "token is invalid, expired or revoked",
@@ -222,6 +331,14 @@ def authenticate_request() -> User:
 class Blueprint(flask_smorest.Blueprint):
     """A domain's blueprint: every view declares the roles it allows."""
 
+    def _document_pagination_metadata(self, spec: Any, resp_doc: dict[str, Any]) -> None:
+        """X-Pagination is a header, so a string: JSON with the fields below."""
+        resp_doc.setdefault("headers", {})[self.PAGINATION_HEADER_NAME] = {
+            "description": "JSON: total, total_pages, first_page, last_page, page, "
+            "previous_page, next_page",
+            "schema": {"type": "string", "example": '{"total": 42, "total_pages": 5, "page": 1}'},
+        }
+
     def roles(self, *allowed: Role, errors: Iterable[int] = ()) -> Callable:
         """Require a bearer token whose user holds one of `allowed` (all roles if none given)."""
         wanted = frozenset(allowed) or frozenset(Role)
@@ -236,8 +353,14 @@ class Blueprint(flask_smorest.Blueprint):
                 g.current_user = user
                 return func(*args, **kwargs)
 
-            wrapper = self.doc(security=[{"bearerAuth": []}])(wrapper)
-            codes = [401, 403, *errors]
+            _summary, _, rest = (func.__doc__ or "").strip().partition("\n")
+            about = " ".join(rest.split())
+            wrapper = self.doc(
+                security=[{"bearerAuth": []}],
+                description=(about + "\n\n" if about else "") + f"Roles allowed: {names}.",
+                **{"x-roles": sorted(r.value for r in wanted)},
+            )(wrapper)
+            codes = [401, 403, 429, *errors]
             if request_has_body(func):
                 codes += [400, 413, 415]
             for code in sorted(set(codes)):

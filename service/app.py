@@ -10,7 +10,7 @@ from typing import Any
 from flask import Flask
 
 from service import config as settings
-from service import health, metrics, registry
+from service import guards, health, limits, metrics, registry
 from service.api import Api
 from service.auth.views import blp as users_blp
 from service.bus import install_reactions
@@ -35,6 +35,7 @@ from service.web.views import root as root_blp
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     """Build the application from FIREBREAK_* settings, with optional overrides."""
     app = Flask("service", instance_relative_config=True)
+    guards.install(app)
     values = settings.load(config, instance_path=app.instance_path)
     app.config.update(values)
     app.extensions[settings.SETTINGS_KEY] = settings.Settings.of(values)
@@ -54,6 +55,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
 
     db.init_app(app)
     redis.init_app(app)
+    limits.init_app(app)
     install_reactions(app, registry.REACTIONS)
     install_routes(app, registry.JOB_ROUTES)
     api = Api()

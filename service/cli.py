@@ -21,9 +21,10 @@ from service.config import PROJECT_ROOT
 from service.db import utcnow
 from service.detection.cli import backtest_command, mentions_group
 from service.extensions import db
+from service.health import require_dependencies
 from service.incidents.models import Incident
 from service.playbooks.validate_cli import validate_command
-from service.postmortem.cli import register as register_postmortem
+from service.postmortem.cli import export_command
 from service.reconcile import sweep
 from service.timeline import service as timeline
 from workers.runtime import run_worker
@@ -180,7 +181,12 @@ def timeline_verify(numbers: tuple[int, ...]) -> None:
 @click.command("worker")
 @click.option("--queues", "-q", multiple=True, help="queues to listen on (default: all)")
 @click.option("--burst", is_flag=True, help="stop when the queues are empty")
-@click.option("--with-scheduler/--without-scheduler", default=True)
+@click.option(
+    "--with-scheduler/--without-scheduler",
+    default=True,
+    show_default=True,
+    help="also run the RQ scheduler (timers); only one worker runs it at a time",
+)
 @click.option(
     "--fork/--no-fork",
     default=None,
@@ -191,6 +197,7 @@ def worker_command(
     queues: tuple[str, ...], burst: bool, with_scheduler: bool, fork: bool | None
 ) -> None:
     """Run an RQ worker (with the scheduler) on the purpose queues."""
+    require_dependencies()
     run_worker(
         current_app._get_current_object(),  # type: ignore[attr-defined]
         queues=queues,
@@ -210,6 +217,7 @@ def worker_command(
 @with_appcontext
 def reconcile_command(loop: bool, interval: float) -> None:
     """Sweep: overdue escalations, lost sends, stuck pages, step and approval deadlines."""
+    require_dependencies()
 
     while True:
         done = sweep(now=utcnow())
@@ -225,11 +233,10 @@ def playbooks_group() -> None:
     """Playbooks."""
 
 
-def register(app: Flask) -> None:
-    """Attach the command groups to the app's CLI."""
-
+def commands() -> tuple[click.Command, ...]:
+    """Firebreak's own commands (the `firebreak` group lists these, not Flask's)."""
     playbooks_group.add_command(validate_command)
-    for group in (
+    return (
         db_group,
         users_group,
         timeline_group,
@@ -238,7 +245,11 @@ def register(app: Flask) -> None:
         mentions_group,
         backtest_command,
         playbooks_group,
-    ):
-        app.cli.add_command(group)
+        export_command,
+    )
 
-    register_postmortem(app)
+
+def register(app: Flask) -> None:
+    """Attach the command groups to the app's CLI (`flask --app wsgi ...` and test runners)."""
+    for command_ in commands():
+        app.cli.add_command(command_)

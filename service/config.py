@@ -110,6 +110,7 @@ SETTINGS: dict[str, tuple[Any, Any]] = {
     "REDIS_URL": ("redis://127.0.0.1:6379/0", _redis_url),
     "PUBLIC_URL": ("http://127.0.0.1:8000", _public_url),
     "SECRET_KEY": (None, _optional_str),
+    "ENV": ("production", _choice("ENV", "production", "development")),
     "MAX_BODY_BYTES": (4 * 1024 * 1024, _int("MAX_BODY_BYTES", 1024, 64 * 1024 * 1024)),
     "LOG_LEVEL": ("info", _choice("LOG_LEVEL", "debug", "info", "warning", "error")),
     "DB_POOL_SIZE": (5, _int("DB_POOL_SIZE", 1, 100)),
@@ -133,6 +134,32 @@ SETTINGS: dict[str, tuple[Any, Any]] = {
     "TESTING": (False, _bool("TESTING")),
 }
 
+#: one line per setting, for `firebreak --help` (the README's table says the same at length)
+SETTING_HELP: dict[str, str] = {
+    "DATABASE_URL": "PostgreSQL URL in production; default: SQLite in instance/",
+    "REDIS_URL": "Redis for queues, buckets, timers and rate limits",
+    "PUBLIC_URL": "public base URL (links in SMS; the URL Twilio signs webhooks with)",
+    "SECRET_KEY": "signing key for phone-verification codes; required unless ENV=development",
+    "ENV": "production (default) or development (allows running without SECRET_KEY)",
+    "MAX_BODY_BYTES": "request body limit in bytes (413 above it)",
+    "LOG_LEVEL": "debug, info, warning or error",
+    "DB_POOL_SIZE": "PostgreSQL connections per process (overflow: twice as many)",
+    "SMS_BACKEND": "twilio or console",
+    "TWILIO_ACCOUNT_SID": "Twilio account",
+    "TWILIO_AUTH_TOKEN": "Twilio auth token (also checks webhook signatures)",
+    "TWILIO_MESSAGING_SERVICE_SID": "Twilio messaging service (or TWILIO_FROM_NUMBER)",
+    "TWILIO_FROM_NUMBER": "sender number (or TWILIO_MESSAGING_SERVICE_SID)",
+    "TWILIO_API_BASE_URL": "points the Twilio SDK at a stand-in",
+    "TWILIO_TIMEOUT_SECONDS": "timeout of one Twilio API call",
+    "CONSOLE_OUTBOX_PATH": "console backend: append each SMS as a JSON line to this file",
+    "PAGE_VALIDITY_SECONDS": "a page not delivered within this is dropped and escalated",
+    "SMS_THROTTLE_SECONDS": "minimum spacing of SMS to one phone (later pages are bundled)",
+    "PLAYBOOKS_DIR": "where playbooks are loaded from",
+    "TOKEN_LAST_USED_RESOLUTION_SECONDS": "how often a token's last-used time is written",
+    "WORKER_FORK": "run each job in a forked work horse (default: in-process)",
+    "TESTING": "test mode (the test suite sets it)",
+}
+
 SECRET_SETTINGS = frozenset({"SECRET_KEY", "TWILIO_AUTH_TOKEN"})
 SETTINGS_KEY = "firebreak.settings"
 
@@ -145,6 +172,7 @@ class Settings:
     redis_url: str
     public_url: str
     secret_key: str | None
+    env: str
     max_body_bytes: int
     log_level: str
     db_pool_size: int
@@ -196,6 +224,17 @@ def load(overrides: Mapping[str, Any] | None = None, *, instance_path: str) -> d
         settings[name] = raw if raw is None else parse(raw)
     for key in _FLASK_KEYS & set(overrides):
         settings[key] = overrides[key]
+    _check_together(settings)
+    return settings
+
+
+def _check_together(settings: Mapping[str, Any]) -> None:
+    """Settings that depend on each other: the secret key outside development, Twilio's."""
+    if not settings["SECRET_KEY"] and settings["ENV"] == "production" and not settings["TESTING"]:
+        raise ConfigError(
+            f"{ENV_PREFIX}SECRET_KEY: required (or set {ENV_PREFIX}ENV=development to run without "
+            "phone verification)"
+        )
     if settings["SMS_BACKEND"] == "twilio":
         for name in ("TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN"):
             if not settings[name]:
@@ -205,7 +244,6 @@ def load(overrides: Mapping[str, Any] | None = None, *, instance_path: str) -> d
                 f"{ENV_PREFIX}TWILIO_MESSAGING_SERVICE_SID or {ENV_PREFIX}TWILIO_FROM_NUMBER: "
                 "one is required when SMS_BACKEND is twilio"
             )
-    return settings
 
 
 def describe(settings: Mapping[str, Any]) -> dict[str, Any]:

@@ -10,6 +10,7 @@ class DomainError(Exception):
 
     status = 400
     type = "bad-request"
+    headers: dict[str, str] | None = None
 
     def __init__(self, detail: str, *, field: str | None = None, **extra: Any) -> None:
         super().__init__(detail)
@@ -43,6 +44,17 @@ class InvalidTransition(Conflict):
     """A status change not allowed from the current status."""
 
     type = "invalid-transition"
+
+
+class RateLimited(DomainError):
+    """Too many attempts; `retry_after` seconds until the next is accepted."""
+
+    status = 429
+    type = "rate-limited"
+
+    def __init__(self, detail: str, *, retry_after: int, field: str | None = None) -> None:
+        super().__init__(detail, field=field)
+        self.headers = {"Retry-After": str(max(1, retry_after))}
 
 
 class Invalid(DomainError):

@@ -35,3 +35,10 @@ def readyz() -> Any:
         checks["redis"] = f"unreachable: {type(exc).__name__}"
     ready = all(v == "ok" for v in checks.values())
     return jsonify(status="ready" if ready else "not ready", checks=checks), 200 if ready else 503
+
+
+def require_dependencies() -> None:
+    """Raise the connection error if the database or Redis is unreachable (start-up checks)."""
+    with db.engine.connect() as conn:
+        conn.execute(text("SELECT 1"))
+    redis.client.ping()

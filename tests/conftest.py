@@ -28,6 +28,8 @@ TEST_DATABASE_URL = os.environ.get(
 TEST_REDIS_URL = os.environ.get("FIREBREAK_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 PUBLIC_URL = "https://firebreak.test"
 IS_SQLITE = TEST_DATABASE_URL.startswith("sqlite")
+# the suite runs as production does: with a secret key (apps and processes it starts inherit it)
+os.environ.setdefault("FIREBREAK_SECRET_KEY", "test-secret")
 
 
 def pytest_collection_modifyitems(config: Any, items: list[Any]) -> None:

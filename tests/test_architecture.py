@@ -21,6 +21,8 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
             "service.extensions",
             "service.errors",
             "service.fields",
+            "service.guards",
+            "service.limits",
             "service.queues",
             "service.jobs",
             "service.bus",

@@ -8,6 +8,7 @@ from typing import Any
 from flask import g
 from sqlalchemy import func, select
 
+from service import limits
 from service.api import Blueprint, abort, page_of
 from service.auth import schemas
 from service.auth import service as auth
@@ -15,6 +16,7 @@ from service.auth.models import ApiToken, User, UserRole
 from service.auth.roles import READERS, Role
 from service.errors import Conflict, NotFound
 from service.extensions import db
+from service.limits import limiter
 
 blp = Blueprint("users", __name__, url_prefix="/api/v1", description="Users and API tokens")
 
@@ -113,7 +115,9 @@ def update_user(args: dict[str, Any], user_id: int) -> Any:
 
 
 @blp.route("/users/<int:user_id>/tokens", methods=["POST"])
-@blp.roles(*READERS, errors=(404,))
+@blp.roles(*READERS, errors=(404, 429))
+@limiter.limit(limits.TOKENS_PER_CLIENT)
+@limiter.limit(limits.TOKENS_PER_USER, key_func=limits.path_user)
 @blp.arguments(schemas.TokenCreateSchema)
 @blp.response(201, schemas.IssuedTokenSchema)
 def create_token(args: dict[str, Any], user_id: int) -> Any:

@@ -61,7 +61,10 @@ def parse_time(raw: Any) -> datetime | str:
         return "not a valid ISO 8601 date-time"
     if value.tzinfo is None:
         return "must include a UTC offset (e.g. Z or +00:00)"
-    return value.astimezone(UTC)
+    try:  # 0001-01-01T00:00:00+01:00 is before the first representable UTC instant
+        return value.astimezone(UTC)
+    except (OverflowError, ValueError):
+        return "out of range"
 
 
 def _source(value: Any) -> str | None:

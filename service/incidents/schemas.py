@@ -5,7 +5,8 @@ from __future__ import annotations
 import marshmallow as ma
 from marshmallow import validate
 
-from service.fields import Timestamp
+from service.api import openapi_rules
+from service.fields import Id, Timestamp
 from service.incidents.models import IncidentRole, Severity, Status
 
 TITLE = validate.Length(min=1, max=200)
@@ -19,11 +20,10 @@ class IncidentCreateSchema(ma.Schema):
     title = ma.fields.String(required=True, validate=TITLE)
     severity = ma.fields.Enum(Severity, by_value=True, required=True)
     description = ma.fields.String(load_default="", validate=DESCRIPTION)
-    wolf_id = ma.fields.Integer(
-        load_default=None, metadata={"description": "user to lead as the Wolf"}
-    )
+    wolf_id = Id(load_default=None, metadata={"description": "user to lead as the Wolf"})
 
 
+@openapi_rules(minProperties=1)
 class IncidentUpdateSchema(ma.Schema):
     """Change severity, title or description."""
 
@@ -53,7 +53,7 @@ class NoteSchema(ma.Schema):
 class AssignSchema(ma.Schema):
     """Who takes the role."""
 
-    user_id = ma.fields.Integer(required=True)
+    user_id = Id(required=True)
 
 
 class IncidentQuerySchema(ma.Schema):

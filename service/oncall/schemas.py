@@ -9,7 +9,7 @@ import marshmallow as ma
 from marshmallow import validate
 
 from service.db import utcnow
-from service.fields import Timestamp
+from service.fields import Id, Timestamp
 from service.oncall.models import Purpose
 from service.oncall.service import MIN_SHIFT_SECONDS
 
@@ -20,7 +20,7 @@ MAX_SCHEDULE = timedelta(days=90)
 MAX_SCHEDULE_SHIFTS = 5000
 SHIFT = validate.Range(min=MIN_SHIFT_SECONDS, max=366 * 86400)
 MEMBER_IDS = ma.fields.List(
-    ma.fields.Integer(strict=True),
+    Id(),
     validate=validate.Length(max=100),
     metadata={"description": "user ids in rotation order (member 0 takes the first shift)"},
 )
@@ -41,7 +41,7 @@ class RotationCreateSchema(ma.Schema):
         strict=True, required=True, validate=SHIFT, metadata={"example": 604800}
     )
     member_ids = ma.fields.List(
-        ma.fields.Integer(strict=True),
+        Id(),
         load_default=list,
         validate=validate.Length(max=100),
         metadata=MEMBER_IDS.metadata,
@@ -88,7 +88,7 @@ class RotationSchema(ma.Schema):
 class OverrideCreateSchema(ma.Schema):
     """A new override: someone on call instead of the rotation for a time box."""
 
-    user_id = ma.fields.Integer(strict=True, required=True)
+    user_id = Id(required=True)
     starts_at = Timestamp(required=True)
     ends_at = Timestamp(required=True, metadata={"description": "after starts_at, within 31 days"})
     reason = ma.fields.String(load_default="", validate=validate.Length(max=500))

@@ -158,3 +158,17 @@ class PageLink(Base):
     revoked_reason: Mapped[str | None] = mapped_column(String(80))
 
     user: Mapped[User] = relationship(lazy="joined")
+
+
+class WebhookReceipt(Base):
+    """The answer given to one provider webhook (by MessageSid / CallSid), so that a replay gets
+    the same answer and changes nothing; written in the same transaction as the webhook's
+    effects."""
+
+    __tablename__ = "webhook_receipts"
+
+    key: Mapped[str] = mapped_column(String(120), primary_key=True)  # sms:SM..., voice:CA...:1
+    status: Mapped[int] = mapped_column(Integer)
+    mimetype: Mapped[str] = mapped_column(String(60))
+    body: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)

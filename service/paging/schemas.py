@@ -72,11 +72,11 @@ class PageSchema(ma.Schema):
     channel = ma.fields.String()
     level = ma.fields.Function(
         lambda p: None if p.level is None else p.level + 1,
-        metadata={"type": "integer", "description": "escalation level, 1-based"},
+        metadata={"type": ["integer", "null"], "description": "escalation level, 1-based"},
     )
     round = ma.fields.Function(
         lambda p: None if p.round is None else p.round + 1,
-        metadata={"type": "integer", "description": "escalation round, 1-based"},
+        metadata={"type": ["integer", "null"], "description": "escalation round, 1-based"},
     )
     reply_code = ma.fields.Integer(allow_none=True)
     status = ma.fields.String()

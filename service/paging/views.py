@@ -7,6 +7,7 @@ from typing import Any
 from flask import g
 from sqlalchemy import select
 
+from service import limits
 from service.api import Blueprint, abort
 from service.auth.models import User
 from service.auth.roles import READERS, Role
@@ -14,6 +15,7 @@ from service.db import utcnow
 from service.errors import Conflict, NotFound
 from service.extensions import db
 from service.incidents import service as incidents
+from service.limits import limiter
 from service.paging import links, schemas, verification
 from service.paging.models import EscalationPolicy, Page
 
@@ -116,7 +118,9 @@ def _state(user: User, expires: Any = None) -> dict[str, Any]:
 
 
 @blp.route("/users/<int:user_id>/phone/verification", methods=["POST"])
-@blp.roles(*READERS, errors=(404, 409))
+@blp.roles(*READERS, errors=(404, 409, 429))
+@limiter.limit(limits.CODES_PER_CLIENT)
+@limiter.limit(limits.CODES_PER_USER, key_func=limits.path_user)
 @blp.response(202, schemas.VerificationSchema)
 def send_code(user_id: int) -> Any:
     """Send a verification code to the user's phone by SMS."""
@@ -127,7 +131,8 @@ def send_code(user_id: int) -> Any:
 
 
 @blp.route("/users/<int:user_id>/phone/verify", methods=["POST"])
-@blp.roles(*READERS, errors=(404, 409))
+@blp.roles(*READERS, errors=(404, 409, 422, 429))
+@limiter.limit(limits.VERIFY_PER_CLIENT)
 @blp.arguments(schemas.VerifyPhoneSchema)
 @blp.response(200, schemas.VerificationSchema)
 def verify_code(args: dict[str, Any], user_id: int) -> Any:

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from flask import Blueprint, Response, request
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 from twilio.twiml.messaging_response import MessagingResponse
 from twilio.twiml.voice_response import VoiceResponse
 
@@ -14,8 +17,10 @@ from service import config
 from service.api import abort
 from service.auth.models import User
 from service.auth.service import InvalidPhone, normalize_phone
+from service.db import utcnow
 from service.extensions import db
-from service.paging import delivery, replies
+from service.fields import MAX_ID, parse_id
+from service.paging import delivery, receipts, replies
 from service.paging.models import Page
 from service.paging.webhook_auth import public_request_url, verify_twilio_request
 
@@ -59,9 +64,12 @@ def status() -> Any:
     state = request.form.get("MessageStatus") or request.form.get("CallStatus")
     if not sid or not state:
         abort(422, "MessageSid/CallSid and MessageStatus/CallStatus are required")
+    raw_code = request.form.get("ErrorCode") or None
+    if raw_code is not None and parse_id(raw_code) is None:
+        abort(422, f"ErrorCode must be a number up to {MAX_ID}", field="ErrorCode")
     with db.transaction() as session:
         matched = delivery.apply_status(
-            session, provider_id=sid, status=state.lower(), error_code=request.form.get("ErrorCode")
+            session, provider_id=sid, status=state.lower(), error_code=raw_code
         )
     if not matched:
         log.info("status callback for unknown sid %s", sid)
@@ -76,28 +84,70 @@ def _sender() -> User | None:
     return db.session.scalar(select(User).where(User.phone == phone, User.active.is_(True)))
 
 
+def _once(key: str | None, answer: Callable[[Session], Response]) -> Response:
+    """Answer a webhook once per provider sid: a replay gets the recorded answer and changes
+    nothing (the receipt commits with the effects; a concurrent duplicate loses on the key)."""
+    if key is None:
+        with db.transaction() as session:
+            return answer(session)
+    try:
+        with db.transaction() as session:
+            seen = receipts.recall(session, key=key)
+            if seen is not None:
+                log.info("replayed webhook %s answered from its receipt", key)
+                return Response(seen.body, status=seen.status, mimetype=seen.mimetype)
+            response = answer(session)
+            receipts.remember(
+                session,
+                key=key,
+                status=response.status_code,
+                mimetype=response.mimetype or "application/xml",
+                body=response.get_data(as_text=True),
+                now=utcnow(),
+            )
+            return response
+    except IntegrityError:  # the same sid answered concurrently: give that answer
+        db.session.rollback()
+        seen = receipts.recall(db.session, key=key)
+        if seen is None:
+            raise
+        return Response(seen.body, status=seen.status, mimetype=seen.mimetype)
+
+
+def _sid(name: str) -> str | None:
+    sid = (request.form.get(name) or "").strip()
+    return sid[:64] if sid else None
+
+
 @blp.post("/sms")
 def inbound_sms() -> Any:
-    """A reply from a contact: answered with TwiML; unknown numbers get nothing."""
+    """A reply from a contact: answered with TwiML; unknown numbers get nothing. A replayed
+    MessageSid gets the first answer again and changes nothing."""
     user = _sender()
     body = (request.form.get("Body") or "")[:1600]
     if user is None:
         return _twiml(MessagingResponse())  # unknown senders get nothing, and nothing changes
-    with db.transaction() as session:
-        user = session.merge(user)
-        text = replies.handle(session, user=user, body=body)
-    response = MessagingResponse()
-    response.message(text)
-    return _twiml(response)
+    sid = _sid("MessageSid")
+
+    def answer(session: Session) -> Response:
+        text = replies.handle(session, user=session.merge(user), body=body)
+        response = MessagingResponse()
+        response.message(text)
+        return _twiml(response)
+
+    return _once(f"sms:{sid}" if sid else None, answer)
 
 
 @blp.post("/voice")
 def voice_keypad() -> Any:
-    """The keypad answer of a voice page: 1 acknowledges, 2 escalates."""
-    page_id = request.args.get("page", type=int)
-    digits = request.form.get("Digits", "")
-    response = VoiceResponse()
-    with db.transaction() as session:
+    """The keypad answer of a voice page: 1 acknowledges, 2 escalates (once per CallSid and
+    choice: a replay gets the same answer)."""
+    page_id = parse_id(request.args.get("page"))
+    digits = request.form.get("Digits", "")[:8]
+    sid = _sid("CallSid")
+
+    def answer(session: Session) -> Response:
+        response = VoiceResponse()
         page = session.get(Page, page_id) if page_id else None
         if page is None or page.incident_id is None:
             response.say("This page is unknown. Goodbye.")
@@ -106,6 +156,7 @@ def voice_keypad() -> Any:
         if command is None:
             response.say("Unknown choice. Goodbye.")
             return _twiml(response)
-        text = replies.handle(session, user=page.user, body=command)
-    response.say(text)
-    return _twiml(response)
+        response.say(replies.handle(session, user=page.user, body=command))
+        return _twiml(response)
+
+    return _once(f"voice:{sid}:{page_id}:{digits}" if sid else None, answer)

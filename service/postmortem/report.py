@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
+from service.errors import Invalid
 from service.incidents.models import Incident
-from service.postmortem.metrics import incident_metrics
+from service.monitors.models import Monitor
+from service.postmortem.metrics import seconds_between
+from service.timeline.models import EventKind, TimelineEvent
 from service.timeline.service import format_time
 
 
@@ -45,31 +48,108 @@ def aggregate(rows: list[dict[str, Any]]) -> dict[str, Any]:
     }
 
 
+#: the longest period one report covers
+MAX_PERIOD = timedelta(days=366)
+
+_EV = TimelineEvent
+_ACK, _RES, _REO = (
+    k.value for k in (EventKind.ACKNOWLEDGED, EventKind.RESOLVED, EventKind.REOPENED)
+)
+
+
+def period(
+    opened_from: datetime | None, opened_to: datetime | None, *, now: datetime
+) -> tuple[datetime, datetime]:
+    """The report's bounded period: [from, to) at most MAX_PERIOD long; a missing end is filled
+    from the other (or from now: the last MAX_PERIOD)."""
+    if opened_from is None and opened_to is None:
+        opened_to = now + timedelta(seconds=1)
+    if opened_from is None:
+        assert opened_to is not None
+        opened_from = opened_to - MAX_PERIOD
+    if opened_to is None:
+        opened_to = opened_from + MAX_PERIOD
+    if opened_to <= opened_from:
+        raise Invalid("'to' must be after 'from'", field="to")
+    if opened_to - opened_from > MAX_PERIOD:
+        raise Invalid(f"a report covers at most {MAX_PERIOD.days} days", field="to")
+    return opened_from, opened_to
+
+
+def _milestones(opened_from: datetime, opened_to: datetime) -> Any:
+    """Per incident of the period: first acknowledgement, last resolution and last reopening
+    (one grouped pass over the timeline)."""
+    in_period = select(Incident.id).where(
+        Incident.opened_at >= opened_from, Incident.opened_at < opened_to
+    )
+    return (
+        select(
+            _EV.incident_id.label("incident_id"),
+            func.min(case((_EV.kind == _ACK, _EV.at))).label("acked_at"),
+            func.max(case((_EV.kind == _RES, _EV.at))).label("resolved_at"),
+            func.max(case((_EV.kind == _RES, _EV.seq))).label("resolved_seq"),
+            func.max(case((_EV.kind == _REO, _EV.seq))).label("reopened_seq"),
+        )
+        .where(_EV.incident_id.in_(in_period), _EV.kind.in_([_ACK, _RES, _REO]))
+        .group_by(_EV.incident_id)
+        .subquery()
+    )
+
+
 def incident_report(
-    session: Session, *, opened_from: datetime | None = None, opened_to: datetime | None = None
+    session: Session,
+    *,
+    opened_from: datetime | None = None,
+    opened_to: datetime | None = None,
+    now: datetime,
 ) -> dict[str, Any]:
-    """The aggregate of incidents opened in [opened_from, opened_to)."""
-    query = select(Incident).order_by(Incident.id)
-    if opened_from is not None:
-        query = query.where(Incident.opened_at >= opened_from)
-    if opened_to is not None:
-        query = query.where(Incident.opened_at < opened_to)
+    """The aggregate of incidents opened in [opened_from, opened_to) (bounded: see `period`),
+    read in one query whatever the number of incidents."""
+    start, end = period(opened_from, opened_to, now=now)
+    m = _milestones(start, end)
+    query = (
+        select(
+            Incident.id,
+            Incident.status,
+            Incident.severity,
+            Incident.opened_at,
+            Monitor.key,
+            m.c.acked_at,
+            m.c.resolved_at,
+            m.c.resolved_seq,
+            m.c.reopened_seq,
+        )
+        .outerjoin(Monitor, Monitor.id == Incident.monitor_id)
+        .outerjoin(m, m.c.incident_id == Incident.id)
+        .where(Incident.opened_at >= start, Incident.opened_at < end)
+        .order_by(Incident.id)
+    )
     rows = []
-    for incident in session.scalars(query):
-        m = incident_metrics(session, incident_id=incident.id)
+    for r in session.execute(query):
+        reopened_after = r.reopened_seq is not None and (
+            r.resolved_seq is None or r.reopened_seq > r.resolved_seq
+        )
+        resolved = None if reopened_after else _aware(r.resolved_at)
         rows.append(
             {
-                "number": incident.number,
-                "status": incident.status,
-                "severity": incident.severity,
-                "monitor": incident.monitor.key if incident.monitor else None,
-                "time_to_acknowledge": m["time_to_acknowledge"],
-                "time_to_resolve": m["time_to_resolve"],
+                "number": r.id,
+                "status": r.status,
+                "severity": r.severity,
+                "monitor": r.key,
+                "time_to_acknowledge": seconds_between(_aware(r.opened_at), _aware(r.acked_at)),
+                "time_to_resolve": seconds_between(_aware(r.opened_at), resolved),
             }
         )
     return {
-        "from": format_time(opened_from) if opened_from else None,
-        "to": format_time(opened_to) if opened_to else None,
+        "from": format_time(start),
+        "to": format_time(end),
         **aggregate(rows),
         "incidents": rows,
     }
+
+
+def _aware(value: datetime | None) -> datetime | None:
+    """A time read through a raw column expression (SQLite gives it back naive) as UTC."""
+    if value is None or value.tzinfo is not None:
+        return value
+    return value.replace(tzinfo=UTC)

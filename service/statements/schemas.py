@@ -5,7 +5,7 @@ from __future__ import annotations
 import marshmallow as ma
 from marshmallow import validate
 
-from service.fields import Timestamp
+from service.fields import Id, Timestamp
 from service.statements.models import MAX_TEXT, Decision, Purpose
 
 TEXT = validate.And(
@@ -64,8 +64,8 @@ class PublishArgsSchema(ma.Schema):
 class DiffQuerySchema(ma.Schema):
     """Which two versions to compare."""
 
-    from_ = ma.fields.Integer(required=True, data_key="from", validate=validate.Range(min=1))
-    to = ma.fields.Integer(required=True, validate=validate.Range(min=1))
+    from_ = Id(required=True, data_key="from")
+    to = Id(required=True)
 
 
 class DecisionSchema(ma.Schema):

@@ -81,8 +81,9 @@ def lock_incidents(session: Session, incident_ids: Iterable[int | None]) -> None
     """Lock incidents' rows (in id order, so two writers cannot deadlock) before touching
     anything else in the transaction: the timeline of a locked incident has one writer."""
     ids = sorted({i for i in incident_ids if i is not None})
-    if not ids or session.get_bind().dialect.name == "sqlite":  # SQLite serialises writers
-        return
+    if not ids or session.get_bind().dialect.name == "sqlite":
+        return  # SQLite: every transaction began with BEGIN IMMEDIATE (service/db.py), so the
+        # database's one write lock is already held and the last seq read next is current
     session.execute(
         select(_INCIDENTS.c.id)
         .where(_INCIDENTS.c.id.in_(ids))

@@ -18,15 +18,18 @@ from flask import (
     request,
     url_for,
 )
+from flask_limiter.errors import RateLimitExceeded
 from sqlalchemy import func, select
 from werkzeug.wrappers import Response as BaseResponse
 
-from service import config
+from service import config, limits
 from service.db import utcnow
 from service.errors import NotFound
 from service.extensions import db
+from service.guards import BadInput
 from service.incidents import service as incidents
 from service.incidents.models import Incident, Severity, Status
+from service.limits import limiter
 from service.monitors.models import Monitor
 from service.postmortem.metrics import parse_time
 from service.web import pages
@@ -55,8 +58,11 @@ def _nonce() -> None:
     g.csp_nonce = secrets.token_urlsafe(16)
 
 
-@blp.after_request
+@blp.after_app_request
 def _headers(resp: Response) -> Response:
+    """Security headers on every /ui answer, errors and unknown pages included."""
+    if not request.path.startswith("/ui"):
+        return resp
     nonce = g.get("csp_nonce", "")
     resp.headers["Content-Security-Policy"] = (
         f"default-src 'none'; style-src 'nonce-{nonce}'; script-src 'nonce-{nonce}'; "
@@ -74,10 +80,24 @@ def _error(status: int, title: str, detail: str, field: str | None = None) -> Re
     return make_response(body, status)
 
 
+@blp.errorhandler(RateLimitExceeded)
+def _too_many(error: RateLimitExceeded) -> Response:
+    """Too many sign-in attempts from this address: an HTML page (Retry-After is added)."""
+    return _error(429, "Too many attempts", "Too many sign-in attempts; wait and try again.")
+
+
+@blp.errorhandler(BadInput)
+def _bad_input(error: BadInput) -> Response:
+    """Bad input on a page (NUL in a parameter, an impossible id) as an HTML page naming it."""
+    return _error(error.code or 400, "Bad request", error.description or "", field=error.field)
+
+
 def _safe_next(target: str | None) -> str:
-    """Only our own pages: no scheme, no host, no '//' tricks."""
+    """Only our own pages: no scheme, no host, no '//' tricks, no control characters."""
     default = url_for("web.incident_list")
     if not target or len(target) > 300 or not target.startswith("/ui/"):
+        return default
+    if not target.isprintable() or not target.isascii():
         return default
     parts = urlsplit(target)
     if parts.scheme or parts.netloc or "\\" in target or "//" in target:
@@ -132,6 +152,7 @@ def sign_in_form() -> Any:
 
 
 @blp.route("/sign-in", methods=["POST"])
+@limiter.limit(limits.SIGN_IN)
 def sign_in() -> Any:
     """Open a browser session with an API token."""
     if not _same_origin(request.headers.get("Origin")):

@@ -209,3 +209,17 @@ def test_repeated_texts_scored_once_per_batch_and_evaluation_queued_once(app, cl
         assert second.get_json()["accepted"] == 2  # counted; the pending evaluation covers it
     finally:
         sentiment.install_scorer(previous)
+
+
+@pytest.mark.parametrize(
+    "created_at", ["0001-01-01T00:00:00+01:00", "9999-12-31T23:59:59-01:00", "2026-02-30T00:00Z"]
+)
+def test_one_mention_with_an_impossible_time_is_rejected_alone(client, acme, feeder, created_at):
+    batch = {"mentions": [mention(1), mention(2, created_at=created_at), mention(3)]}
+    resp = client.post("/api/v1/monitors/acme/mentions", json=batch, headers=feeder["headers"])
+    assert resp.status_code == 200, resp.get_json()
+    body = resp.get_json()
+    assert body["accepted"] == 2 and body["rejected"] == 1
+    assert [(e["index"], e["field"]) for e in body["errors"]] == [(1, "created_at")]
+    again = client.post("/api/v1/monitors/acme/mentions", json=batch, headers=feeder["headers"])
+    assert again.get_json()["duplicates"] == 2  # a retry counts the good ones once
