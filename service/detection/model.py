@@ -291,13 +291,17 @@ class MonitorModel:
         )
         return min(1.0, found[0] * len(loud)), found[1], found[2]
 
+    def _loud(self, count: float, mu: float) -> bool:
+        """Above the calm band: mu + 2 sigma of the count model."""
+        return count > mu + 2.0 * math.sqrt(mu + self.phi * mu * mu)
+
     def _episode_start(self, start: int) -> datetime:
-        """Earliest bucket of the unbroken run above mu + 2 sigma ending at ``start``."""
+        """Earliest bucket of the unbroken run above the calm band that ends at ``start``."""
         b = self.config.bucket_seconds
         first = start
         for j in range(1, len(self.ring) + 1):
             c, m, _, _ = self.ring[-j]
-            if c <= m + 2.0 * math.sqrt(m + self.phi * m * m):
+            if not self._loud(c, m):
                 break
             first = start - j * b
         return _dt(first)

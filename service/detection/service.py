@@ -244,12 +244,21 @@ def _evidence(monitor: Monitor, assessment: Any, config: Any) -> list[dict[str, 
     return store().evidence(monitor.id, starts, limit=10)
 
 
-def _unread_languages(monitor: Monitor, assessment: Any, config: Any) -> dict[str, float]:
-    """The languages of the window's unread mentions, as shares of all its mentions."""
+def _window_starts(assessment: Any, config: Any) -> range:
+    """The bucket starts of the assessment's (most surprising) window."""
     b = config.bucket_seconds
     end = int(assessment.bucket_start.timestamp())
-    starts = range(end - assessment.window_seconds + b, end + 1, b)
-    counts = store().unread_languages(monitor.id, starts)
+    return range(end - assessment.window_seconds + b, end + 1, b)
+
+
+def _window_reach(monitor: Monitor, assessment: Any, config: Any) -> int:
+    """How many people the window's mentions could reach (the sum of their authors' reach)."""
+    return sum(b.reach for b in store().fetch(monitor.id, _window_starts(assessment, config)))
+
+
+def _unread_languages(monitor: Monitor, assessment: Any, config: Any) -> dict[str, float]:
+    """The languages of the window's unread mentions, as shares of all its mentions."""
+    counts = store().unread_languages(monitor.id, _window_starts(assessment, config))
     total = max(float(assessment.observed), 1.0)
     ranked = sorted(counts.items(), key=lambda kv: -kv[1])
     return {lang: round(min(n / total, 1.0), 3) for lang, n in ranked[:5]}
@@ -286,7 +295,7 @@ def _signal(
         significance=float(assessment.z),
         negative_share=float(assessment.negative_share),
         negative_baseline=float(assessment.baseline_negative_share),
-        reach=int(assessment.reach),
+        reach=_window_reach(monitor, assessment, config),
         score=float(assessment.score),
         severity=severity.value,
         details=details,
