@@ -2,8 +2,9 @@
 
 Service: gunicorn (2 processes x 4 threads) on PostgreSQL + Redis, batches of 500 mentions,
 30% repeated texts (retweets), sentiment scored by the service. Baseline: in one process,
-json.loads + marshmallow load of the documented schema + VADER on every text + a Redis
-pipeline of the bucket counters. Target: service >= 1.2x baseline; p99 batch latency <= 150 ms.
+json.loads + marshmallow load of the documented schema + language identification (py3langid)
+and VADER on every text + a Redis pipeline of the bucket counters. Target: service >= 1.2x
+baseline; p99 batch latency <= 150 ms.
 
 The two are measured in alternating rounds (bare, service, service, bare, ...) on fresh batches
 each round (so no round finds the texts of an earlier one in the service's cache), and the
@@ -62,18 +63,21 @@ def make_batches(n: int, seed: int = 1, tag: str = "") -> list[bytes]:
 def bare_chain(batches: list[bytes]) -> float:
     """Mentions per second of the plain library chain in this process."""
     import redis
+    from py3langid.langid import MODEL_FILE, LanguageIdentifier
     from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
 
     from service.detection.schemas import MentionBatchSchema
 
     schema = MentionBatchSchema()
     analyzer = SentimentIntensityAnalyzer()
+    identifier = LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)
     r = redis.Redis.from_url(BENCH_REDIS)
     start = time.perf_counter()
     for body in batches:
         data = schema.load(json.loads(body))
         pipe = r.pipeline(transaction=False)
         for m in data["mentions"]:
+            identifier.classify(m["text"])  # the language, as the service identifies it
             compound = analyzer.polarity_scores(m["text"])["compound"]
             ts = int(m["created_at"].timestamp())
             key = f"bare:b:{ts - ts % 60}"

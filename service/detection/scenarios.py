@@ -32,7 +32,7 @@ class Scenario:
     onset: datetime | None
 
 
-def _poisson(rng: random.Random, lam: float) -> int:
+def poisson(rng: random.Random, lam: float) -> int:
     """Poisson draw (Knuth for small means, rounded normal for large ones)."""
     if lam > 50:
         return max(0, round(rng.gauss(lam, math.sqrt(lam))))
@@ -46,7 +46,7 @@ def _poisson(rng: random.Random, lam: float) -> int:
 
 def _bucket(rng: random.Random, start: datetime, rate: float, share: float) -> BucketAgg:
     """One minute bucket with Poisson volume and binomial negatives."""
-    n = _poisson(rng, rate)
+    n = poisson(rng, rate)
     neg = sum(rng.random() < share for _ in range(n))
     sentiment = -0.6 * neg + 0.3 * (n - neg)
     reach = sum(rng.paretovariate(1.5) * 100 for _ in range(n))

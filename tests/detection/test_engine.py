@@ -20,22 +20,11 @@ from service.detection.engine import (
     severity,
 )
 from service.detection.negativity import share_test
+from service.detection.scenarios import poisson
 from service.detection.stats import binom_midp_upper, nb_log10_tail
 
 T0 = datetime(2025, 3, 3, tzinfo=UTC)  # a Monday
-CFG = DetectorConfig()  # 60 s buckets, one false page per 30 days
-
-
-def _poisson(rng: random.Random, lam: float) -> int:
-    """Poisson draw (Knuth for small means, rounded normal for large ones)."""
-    if lam > 50:
-        return max(0, round(rng.gauss(lam, math.sqrt(lam))))
-    limit, k, p = math.exp(-lam), 0, 1.0
-    while True:
-        p *= rng.random()
-        if p <= limit:
-            return k
-        k += 1
+CFG = DetectorConfig()  # 60 s buckets, two false pages per 30 days
 
 
 def stream(
@@ -58,7 +47,7 @@ def stream(
         for start, length, factor, ev_share in events:
             if start <= m < start + length:
                 lam, p = lam * factor, ev_share
-        n = _poisson(rng, lam)
+        n = poisson(rng, lam)
         sc = sum(rng.random() < 0.8 for _ in range(n))
         neg = sum(rng.random() < p for _ in range(sc))
         out.append(BucketAgg(T0 + timedelta(minutes=m), n, neg, -0.5 * neg, 10.0 * n, sc))
@@ -216,7 +205,7 @@ def test_false_page_budget_is_honoured_on_bursty_noise() -> None:
     opened = 0
     for i in range(days * 288):
         lam = 10.0 * math.exp(rng.gauss(0, 0.4) + (2.0 if rng.random() < 0.002 else 0.0))
-        a = model.update(BucketAgg(T0 + timedelta(minutes=5 * i), _poisson(rng, lam)))
+        a = model.update(BucketAgg(T0 + timedelta(minutes=5 * i), poisson(rng, lam)))
         opened += a.opens and i >= 30 * 288
     assert opened <= 3 * (days - 30) / 30  # budget 1 per 30 days, generous slack
 
