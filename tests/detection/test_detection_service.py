@@ -85,19 +85,23 @@ def small_brand(acme, client, clock, run_jobs) -> Replay:
     return replay
 
 
-def test_a_small_brands_negative_surge_opens_and_praise_does_not(small_brand, reviewer):
+def test_a_small_brands_negative_surge_opens(small_brand, reviewer):
+    for _ in range(5):
+        small_brand.step(2.0, 0.2)
+    for _ in range(10):  # 2 -> 15 mentions a minute, 46 % negative
+        small_brand.step(15.0, 0.46)
+    (incident,) = small_brand.incidents(reviewer)
+    assert incident["source"] == "detector"
+
+
+def test_a_small_brands_praise_and_steady_negative_hour_open_nothing(small_brand, reviewer):
     for _ in range(5):
         small_brand.step(2.0, 0.2)
     for _ in range(6):  # praise: 15 a minute, hardly anything negative
         small_brand.step(15.0, 0.05, positive_share=0.7)
-    assert small_brand.incidents(reviewer) == []
     for _ in range(60):  # a steady, ordinary-volume negative hour is not a firestorm
         small_brand.step(2.0, 0.6)
     assert small_brand.incidents(reviewer) == []
-    for _ in range(8):  # 2 -> 15 mentions a minute, 46 % negative
-        small_brand.step(15.0, 0.46)
-    (incident,) = small_brand.incidents(reviewer)
-    assert incident["source"] == "detector"
 
 
 def test_unreadable_text_never_dilutes_the_share_and_an_unreadable_surge_opens_on_volume(
