@@ -121,9 +121,13 @@ class MonitorModel:
                 start, a.surprise, self.episode_open, cap, cfg.calibration_halflife_days
             )
         mu, _ = self.expected_at(start)
-        # a surge teaches the baseline little: it would otherwise absorb itself within minutes
-        # on a young monitor (a level shift is still learnt, slowly)
-        self._learn(start, bucket.count, mu, ANOMALY_WEIGHT if a.volume_anomalous else 1.0)
+        # a surge teaches the level little, and a bucket above the calm band teaches its hour's
+        # profile little: a surge would otherwise absorb itself within minutes on a young
+        # monitor, above all in an hour of the day it has not seen yet (a level shift is still
+        # learnt, slowly)
+        anomalous = ANOMALY_WEIGHT if a.volume_anomalous else 1.0
+        loud = ANOMALY_WEIGHT if a.volume_anomalous or self._loud(bucket.count, mu) else 1.0
+        self._learn(start, bucket.count, mu, level_weight=anomalous, profile_weight=loud)
         self.shares.update(bucket.negative, bucket.scored, _alpha(cfg.negative_halflife_seconds, b))
         self.ring.append([bucket.count, mu, bucket.negative, bucket.scored])
         if len(self.ring) > self.kmax:
@@ -133,7 +137,9 @@ class MonitorModel:
         self.n += 1
         return a
 
-    def _learn(self, start: int, x: float, mu: float, weight: float = 1.0) -> None:
+    def _learn(
+        self, start: int, x: float, mu: float, *, level_weight: float, profile_weight: float
+    ) -> None:
         """Robust updates of level, daily and weekly profiles and dispersion."""
         cfg = self.config
         b = cfg.bucket_seconds
@@ -144,13 +150,13 @@ class MonitorModel:
         sd = math.sqrt(mu + self.phi * mu * mu)
         xc = min(x, mu + cfg.clip_sigmas * sd + 1.0) if self.n >= 12 else x
         season = self.daily[hour] * self.weekly[dow]
-        a_l = weight * max(_alpha(cfg.level_halflife_seconds, b), 1.0 / (self.n + 1))
+        a_l = level_weight * max(_alpha(cfg.level_halflife_seconds, b), 1.0 / (self.n + 1))
         self.level += a_l * (xc / season - self.level)
         if self.level > 0 and cfg.seasonality != "none":
             # profiles learn in the log domain from ratios clipped to [1/3, 3]: a spike moves
             # its hour's factor by a bounded step, and small counts cannot swing it to zero
             self.daily_n[hour] += 1
-            a_d = weight * max(
+            a_d = profile_weight * max(
                 _alpha(cfg.seasonal_halflife_days * 3600, b), 1.0 / (self.daily_n[hour] + 4)
             )
             ratio = (xc + 0.5) / (self.level * season + 0.5)
@@ -161,7 +167,7 @@ class MonitorModel:
             if cfg.seasonality == "daily+weekly":
                 self.weekly_n[dow] += 1
                 per_day = DAY / b
-                a_w = weight * max(
+                a_w = profile_weight * max(
                     _alpha(cfg.weekly_halflife_days / 7 * per_day * b, b),
                     1.0 / (self.weekly_n[dow] + 4 * per_day),
                 )
