@@ -48,15 +48,6 @@ class Route:
     entry: Callable[..., Any]
 
 
-@dataclass(frozen=True)
-class Deferred:
-    """A request to enqueue once the surrounding transaction has committed."""
-
-    request: JobRequest
-    job_id: str | None = None
-    delay_seconds: float = 0
-
-
 def install_routes(app: Any, routes: Mapping[type[JobRequest], Route]) -> None:
     """Bind the request → entry point table (from the registry) to an app."""
     app.extensions[ROUTES_KEY] = dict(routes)
@@ -98,12 +89,11 @@ def after_commit(
     session: Session, request: JobRequest, *, job_id: str | None = None, delay_seconds: float = 0
 ) -> None:
     """Enqueue `request` when `session` commits; dropped if it rolls back."""
-    deferred = Deferred(request, job_id=job_id, delay_seconds=delay_seconds)
-    run_after_commit(session, lambda: _enqueue_or_log(deferred))
 
+    def enqueue() -> None:
+        try:
+            enqueue_now(request, job_id=job_id, delay_seconds=delay_seconds)
+        except Exception:  # noqa: BLE001 - the reconciler re-enqueues from the database
+            log.exception("could not enqueue %r; the reconciler will retry", request)
 
-def _enqueue_or_log(job: Deferred) -> None:
-    try:
-        enqueue_now(job.request, job_id=job.job_id, delay_seconds=job.delay_seconds)
-    except Exception:  # noqa: BLE001 - the reconciler re-enqueues from the database
-        log.exception("could not enqueue %r; the reconciler will retry", job.request)
+    run_after_commit(session, enqueue)

@@ -20,7 +20,7 @@ from service.detection.ingest import Limits, Report, ingest
 from service.detection.language import sentiment_note
 from service.detection.models import Signal
 from service.detection.schedule import Detect, Recheck
-from service.detection.state import ModelStore, Observation
+from service.detection.state import ModelStore
 from service.extensions import redis
 from service.incidents import service as incidents
 from service.incidents.models import OPEN_STATUSES, Incident, Severity, Status
@@ -171,12 +171,6 @@ def monitor_config(monitor: Monitor) -> engine.DetectorConfig:
     return dataclasses.replace(engine.DetectorConfig(), **overrides)
 
 
-def observe(monitor: Monitor, *, now: datetime) -> tuple[Observation, engine.DetectorConfig]:
-    """Run the monitor's detector up to `now` (its state is not saved: see `evaluate`)."""
-    config = monitor_config(monitor)
-    return models().observe(monitor.id, config, now), config
-
-
 def evaluate(session: Session, *, monitor_id: int, now: datetime) -> Incident | None:
     """Evaluate one monitor; open an incident (or update the open one) if it is a firestorm.
 
@@ -187,8 +181,9 @@ def evaluate(session: Session, *, monitor_id: int, now: datetime) -> Incident | 
     monitor = session.get(Monitor, monitor_id)
     if monitor is None or not monitor.active:
         return None
-    seen, config = observe(monitor, now=now)
+    config = monitor_config(monitor)
     state = models()
+    seen = state.observe(monitor.id, config, now)
     after_commit(
         session, lambda: state.save(monitor_id, seen.model, evaluated=(EVALUATED_KEY, now))
     )
