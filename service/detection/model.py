@@ -23,7 +23,7 @@ from service.detection.settings import (
 )
 from service.detection.stats import nb_log10_tail
 
-STATE_VERSION = 2
+STATE_VERSION = 3
 #: how much a volume-anomalous bucket teaches the level, profiles and dispersion
 ANOMALY_WEIGHT = 0.1
 
@@ -42,6 +42,9 @@ class MonitorModel:
         self.level = 0.0
         self.phi = 0.1
         self.abs_res = 0.5
+        # each longer window's own spread (see _learn_windows)
+        self.win_res = [0.5] * (len(config.windows()) - 1)
+        self.win_phi = [0.1] * (len(config.windows()) - 1)
         self.daily = [1.0] * 24
         self.daily_n = [0] * 24
         self.weekly = [1.0] * 7
@@ -132,6 +135,7 @@ class MonitorModel:
         self.ring.append([bucket.count, mu, bucket.negative, bucket.scored])
         if len(self.ring) > self.kmax:
             del self.ring[0]
+        self._learn_windows()
         self.prev_extra = [bucket.reach, bucket.sentiment_sum]
         self.last = start
         self.n += 1
@@ -182,6 +186,38 @@ class MonitorModel:
         self.abs_res += a_p * (e - self.abs_res)
         self.phi = max((1.2533 * self.abs_res) ** 2 - pois, cfg.min_dispersion)
 
+    def _learn_windows(self) -> None:
+        """Robust spread of each longer window's log residual, as that window's overdispersion.
+
+        Residuals of neighbouring buckets are correlated (a level wanders for hours), so an
+        hour's sum varies more than twelve independent buckets would: each window learns its
+        own spread, the way ``phi`` is learnt for one bucket.
+        """
+        cfg = self.config
+        b = cfg.bucket_seconds
+        a_p = max(_alpha(cfg.dispersion_halflife_days * DAY, b), 1.0 / (self.n + 10))
+        longer = cfg.windows()[1:]
+        if not longer:
+            return
+        obs = mu = 0.0
+        i = 0
+        for j, (c, m, _, _) in enumerate(reversed(self.ring), start=1):
+            obs, mu = obs + c, mu + m
+            if j != longer[i]:
+                continue
+            pois = 1.0 / (mu + 1.0)
+            cap = 2.5 * math.sqrt(self.win_phi[i] + pois)
+            e = min(abs(math.log((obs + 1.0) / (mu + 1.0))), cap)
+            self.win_res[i] += a_p * (e - self.win_res[i])
+            self.win_phi[i] = max((1.2533 * self.win_res[i]) ** 2 - pois, cfg.min_dispersion)
+            i += 1
+            if i == len(longer):
+                break
+
+    def _phi(self, index: int) -> float:
+        """Overdispersion of the window with this index in ``windows()`` (0: one bucket)."""
+        return self.phi if index == 0 else self.win_phi[index - 1]
+
     def _evaluate(self, cur: BucketAgg, now: datetime) -> Assessment:
         """The assessment of ``cur`` seen at ``now``, without changing any state."""
         cfg = self.config
@@ -192,7 +228,7 @@ class MonitorModel:
         thr, beta = self.threshold()
         best = None
         tested: list[tuple[float, float, float, float]] = []  # (s, neg, scorable) per window
-        for k in cfg.windows():
+        for index, k in enumerate(cfg.windows()):
             if k > len(self.ring) + 1:
                 continue
             obs, mu, neg, sc = cur.count, frac * mu_cur, cur.negative, cur.scored
@@ -202,15 +238,16 @@ class MonitorModel:
                 obs, mu, neg, sc = obs + w * c, mu + w * m, neg + w * ng, sc + w * s_
             lvl = mu * lvl_cur / mu_cur
             mu = max(mu, cfg.per_bucket(cfg.min_expected_per_minute))
-            scale = math.sqrt(self.phi + 1.0 / (mu + 1.0))
+            phi = self._phi(index)
+            scale = math.sqrt(phi + 1.0 / (mu + 1.0))
             s = math.log((obs + 1.0) / (mu + 1.0)) / scale
             if best is None or s > best[0]:
-                best = (s, k, obs, mu, lvl, scale, sc)
+                best = (s, k, obs, mu, lvl, scale, sc, phi)
             tested.append((s, neg, sc, k))
         assert best is not None
-        s, k, obs, mu, lvl, scale, win_scored = best
+        s, k, obs, mu, lvl, scale, win_scored, phi_k = best
         neg_p, neg, sc = self._negative_shift(tested, best_window=k, threshold=thr)
-        s_nb = nb_log10_tail(obs, mu, self.phi)
+        s_nb = nb_log10_tail(obs, mu, phi_k)
         s_thr = self.model_threshold()
         warming = self.first is None or start - self.first < cfg.warmup_seconds
         ratio = obs / mu
@@ -342,6 +379,8 @@ class MonitorModel:
             "level": self.level,
             "phi": self.phi,
             "abs_res": self.abs_res,
+            "win_res": self.win_res,
+            "win_phi": self.win_phi,
             "daily": self.daily,
             "daily_n": self.daily_n,
             "weekly": self.weekly,
@@ -371,6 +410,7 @@ class MonitorModel:
             setattr(m, key, data[key])
         m.daily, m.daily_n = list(data["daily"]), list(data["daily_n"])
         m.weekly, m.weekly_n = list(data["weekly"]), list(data["weekly_n"])
+        m.win_res, m.win_phi = list(data["win_res"]), list(data["win_phi"])
         m.ring = [list(r) for r in data["ring"]][-m.kmax :]
         m.prev_extra = list(data["prev_extra"])
         m.shares = ShareBaseline.from_dict(data["shares"])

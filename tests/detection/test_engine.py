@@ -197,17 +197,30 @@ def test_anomaly_score_is_monotone_in_surprise() -> None:
     assert prev is not None and prev.score > 0.5 and prev.volume_anomalous
 
 
-def test_false_page_budget_is_honoured_on_bursty_noise() -> None:
-    rng = random.Random(14)
-    cfg = replace(CFG, bucket_seconds=300, volume_only=True)
+def _pages_on_heavy_tailed_noise(budget: float, seed: int) -> int:
+    """Pages in days 30-75 of 5-minute counts around 10 with Student-t (3 dof) log noise."""
+    rng = random.Random(seed)
+    cfg = replace(CFG, bucket_seconds=300, volume_only=True, false_pages_per_30_days=budget)
     model = MonitorModel(cfg)
-    days = 90
     opened = 0
-    for i in range(days * 288):
-        lam = 10.0 * math.exp(rng.gauss(0, 0.4) + (2.0 if rng.random() < 0.002 else 0.0))
-        a = model.update(BucketAgg(T0 + timedelta(minutes=5 * i), poisson(rng, lam)))
+    for i in range(75 * 288):
+        t = rng.gauss(0, 1) / math.sqrt(sum(rng.gauss(0, 1) ** 2 for _ in range(3)) / 3)
+        a = model.update(
+            BucketAgg(T0 + timedelta(minutes=5 * i), poisson(rng, 10 * math.exp(0.3 * t)))
+        )
         opened += a.opens and i >= 30 * 288
-    assert opened <= 3 * (days - 30) / 30  # budget 1 per 30 days, generous slack
+    return opened
+
+
+def test_false_page_budget_bounds_pages_on_heavy_tailed_noise() -> None:
+    # noise only, with tails heavy enough that a fixed threshold would page every few hours:
+    # the calibrated threshold keeps volume-only pages within a small multiple of the budget
+    # (measured about 2.3x on such tails: docs/detection.md) and a smaller budget pages less
+    seeds = (0, 1, 2)
+    at_two = [_pages_on_heavy_tailed_noise(2.0, seed) for seed in seeds]
+    at_half = [_pages_on_heavy_tailed_noise(0.5, seed) for seed in seeds]
+    assert sum(at_two) / len(seeds) <= 3 * 2.0 * 45 / 30
+    assert sum(at_half) < sum(at_two)
 
 
 def test_exact_small_count_statistics() -> None:
@@ -252,3 +265,31 @@ def test_severity_rules() -> None:
 def test_config_rejects_bad_settings(bad: dict) -> None:
     with pytest.raises(ValueError):
         DetectorConfig(**bad)
+
+
+def _history(rho: float, sd: float, seed: int) -> MonitorModel:
+    """Ten days of 5-minute counts around 2 whose log-rate is AR(1) (``rho``, step ``sd``)."""
+    rng = random.Random(seed)
+    model = MonitorModel(replace(CFG, bucket_seconds=300, volume_only=True))
+    x = 0.0
+    for i in range(10 * 288):
+        x = rho * x + rng.gauss(0, sd)
+        count = poisson(rng, 2.0 * math.exp(x))
+        model.update(BucketAgg(T0 + timedelta(minutes=5 * i), count))
+    return model
+
+
+def test_each_window_learns_its_own_spread() -> None:
+    # a level that wanders for hours: an hour's sum varies far more than twelve independent
+    # buckets would, so the hour learns a larger overdispersion than one bucket does ...
+    wandering = _history(0.97, 0.12, seed=20)
+    assert wandering.win_phi[-1] > 1.4 * wandering.phi
+    # ... and noise that is independent from bucket to bucket averages out over the hour
+    independent = _history(0.0, 0.49, seed=20)
+    assert independent.win_phi[-1] < 0.6 * independent.phi
+    # the hour window's surprise is scaled by the hour's own spread
+    start = T0 + timedelta(days=10)
+    a = wandering._evaluate(BucketAgg(start, 4.0), start + timedelta(minutes=5))
+    phi = {1: wandering.phi, 3: wandering.win_phi[0], 12: wandering.win_phi[1]}
+    k = a.window_seconds // 300
+    assert a.log_scale == pytest.approx(math.sqrt(phi[k] + 1.0 / (a.expected + 1.0)))
