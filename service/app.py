@@ -8,6 +8,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from service import config as settings
 from service import guards, health, limits, metrics, registry
@@ -50,6 +51,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         JSON_SORT_KEYS=False,
     )
     logging.basicConfig(level=values["LOG_LEVEL"].upper())
+    _trust_proxies(app, values["TRUSTED_PROXIES"])
     if values["DATABASE_URL"].startswith("sqlite:///"):
         os.makedirs(app.instance_path, exist_ok=True)
 
@@ -92,3 +94,12 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
 
     register(app)
     return app
+
+
+def _trust_proxies(app: Flask, hops: int) -> None:
+    """Behind `hops` proxies, the client address and scheme are the ones the outermost trusted
+    proxy saw (rate limits key on that address). X-Forwarded-Host, -Port and -Prefix are never
+    trusted: links and webhook signatures use FIREBREAK_PUBLIC_URL, and the same-origin checks
+    compare with the Host header the proxy passed on."""
+    if hops > 0:
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)  # type: ignore[method-assign]

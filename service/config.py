@@ -109,6 +109,7 @@ SETTINGS: dict[str, tuple[Any, Any]] = {
     "DATABASE_URL": (None, _database_url),
     "REDIS_URL": ("redis://127.0.0.1:6379/0", _redis_url),
     "PUBLIC_URL": ("http://127.0.0.1:8000", _public_url),
+    "TRUSTED_PROXIES": (0, _int("TRUSTED_PROXIES", 0, 5)),
     "SECRET_KEY": (None, _optional_str),
     "ENV": ("production", _choice("ENV", "production", "development")),
     "MAX_BODY_BYTES": (4 * 1024 * 1024, _int("MAX_BODY_BYTES", 1024, 64 * 1024 * 1024)),
@@ -139,6 +140,7 @@ SETTING_HELP: dict[str, str] = {
     "DATABASE_URL": "PostgreSQL URL in production; default: SQLite in instance/",
     "REDIS_URL": "Redis for queues, buckets, timers and rate limits",
     "PUBLIC_URL": "public base URL (links in SMS; the URL Twilio signs webhooks with)",
+    "TRUSTED_PROXIES": "proxy hops whose X-Forwarded-For/-Proto are trusted (0: the peer address)",
     "SECRET_KEY": "signing key for phone-verification codes; required unless ENV=development",
     "ENV": "production (default) or development (allows running without SECRET_KEY)",
     "MAX_BODY_BYTES": "request body limit in bytes (413 above it)",
@@ -172,6 +174,7 @@ class Settings:
     database_url: str
     redis_url: str
     public_url: str
+    trusted_proxies: int
     secret_key: str | None
     env: str
     max_body_bytes: int

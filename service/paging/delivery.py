@@ -17,7 +17,7 @@ from service.db import utcnow
 from service.extensions import db
 from service.incidents.models import Incident
 from service.jobs import after_commit
-from service.paging import codes, links, messages, resolution
+from service.paging import codes, links, messages, resolution, verification
 from service.paging import service as paging
 from service.paging.models import FINAL, PROVIDER_ORDER, Page, PageStatus
 from service.paging.schedule import Deliver
@@ -75,9 +75,12 @@ def _claim(session: Session, pages: list[Page], key: str, now: datetime) -> list
 
 
 def _body(session: Session, pages: list[Page], now: datetime) -> str:
-    """The text to send: one message with its link filled, or a bundle of pages."""
+    """The text to send: one message with its link (or verification code) filled, or a bundle
+    of pages."""
     if len(pages) == 1:
         page = pages[0]
+        if page.kind == "verify":
+            return verification.fill(page)
         return links.fill(
             session,
             page.body,

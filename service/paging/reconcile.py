@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from service.extensions import db
 from service.jobs import enqueue_now
-from service.paging import delivery, receipts, verification
+from service.paging import delivery, receipts
 from service.paging import service as paging
 from service.paging.models import Page, PageStatus
 from service.paging.schedule import Deliver, PlaceCall
@@ -26,7 +26,7 @@ SENDING_GRACE = timedelta(seconds=60)
 
 def sweep(*, now: datetime) -> dict[str, int]:
     """Run overdue escalations, re-queue lost deliveries, re-send interrupted sends,
-    expire pages stuck at the provider, forget old webhook receipts, and mask used codes."""
+    expire pages stuck at the provider, and forget old webhook receipts."""
     done = {"escalations": 0, "requeued": 0, "resent": 0, "expired": 0}
     with db.transaction() as session:
         overdue = [
@@ -85,5 +85,4 @@ def sweep(*, now: datetime) -> dict[str, int]:
             done["expired"] += 1
     with db.transaction() as session:
         done["receipts_pruned"] = receipts.prune(session, now=now)
-        done["codes_masked"] = verification.scrub(session, before=now - verification.CODE_TTL)
     return done

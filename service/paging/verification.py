@@ -1,10 +1,15 @@
-"""Phone verification: a 6-digit code by SMS, confirmed through the API, before any page."""
+"""Phone verification: a 6-digit code by SMS, confirmed through the API, before any page.
+
+The code is never stored: it is an HMAC (with the secret key) of its page, derived when the SMS
+is sent and again when it is checked. The page keeps its text with the code masked, so a
+database reader (a backup, a replica, support) cannot read a live code, and a retried or
+re-sent SMS carries the same code. Redis holds only which page is the pending code.
+"""
 
 from __future__ import annotations
 
 import hashlib
 import hmac
-import secrets
 from datetime import datetime, timedelta
 
 from sqlalchemy import update
@@ -22,14 +27,24 @@ CODE_TTL = timedelta(minutes=10)
 #: wrong codes allowed per user per TRIES_WINDOW, however many codes were sent
 MAX_ATTEMPTS = 5
 TRIES_WINDOW = timedelta(hours=1)
-
-
-def _text(raw: bytes | str) -> str:
-    return raw.decode() if isinstance(raw, bytes) else raw
+#: what stands for the code in the stored body; replaced by the code only in the SMS sent
+CODE_MASK = "******"
+TEMPLATE = "Firebreak verification code: {code}. It expires in 10 minutes."
+MASKED = TEMPLATE.format(code=CODE_MASK)
+#: a code whose page ended so is not on the phone: the user asks for a new one
+_NOT_SENT = frozenset(
+    {
+        PageStatus.FAILED.value,
+        PageStatus.EXPIRED.value,
+        PageStatus.SKIPPED.value,
+        PageStatus.CANCELLED.value,
+        PageStatus.DROPPED.value,
+    }
+)
 
 
 def _key(user: User) -> str:
-    return f"fb:verify:{user.id}"
+    return f"fb:verify:page:{user.id}"
 
 
 def _tries_key(user: User) -> str:
@@ -45,8 +60,17 @@ def _secret() -> bytes:
     return secret.encode()
 
 
-def _digest(code: str, phone: str) -> str:
-    return hmac.new(_secret(), f"{phone}:{code}".encode(), hashlib.sha256).hexdigest()
+def code_for(page: Page) -> str:
+    """The code of a verification page: an HMAC of the page (id, person, number, creation)."""
+    created = int(page.created_at.timestamp())
+    message = f"phone-code:{page.id}:{page.user_id}:{page.to_number}:{created}"
+    digest = hmac.new(_secret(), message.encode(), hashlib.sha256).digest()
+    return f"{int.from_bytes(digest[:8], 'big') % 10**6:06d}"
+
+
+def fill(page: Page) -> str:
+    """The text to send for a verification page: its stored body with the code in place."""
+    return page.body.replace(CODE_MASK, code_for(page), 1)
 
 
 def start(session: Session, *, user: User, now: datetime) -> datetime:
@@ -55,61 +79,66 @@ def start(session: Session, *, user: User, now: datetime) -> datetime:
         raise Conflict("the user has no phone number to verify", field="phone")
     if user.phone_verified_at is not None:
         raise Conflict("the phone number is already verified")
-    scrub(session, user_id=user.id)  # older codes are superseded by this one
-    code = f"{secrets.randbelow(10**6):06d}"
-    ttl = int(CODE_TTL.total_seconds())
-    redis.client.hset(_key(user), mapping={"digest": _digest(code, user.phone)})
-    redis.client.expire(_key(user), ttl)
+    _secret()  # refuse now, not when the worker sends
+    session.execute(  # an older code not sent yet is superseded by this one
+        update(Page)
+        .where(
+            Page.user_id == user.id,
+            Page.kind == "verify",
+            Page.status == PageStatus.PENDING.value,
+        )
+        .values(status=PageStatus.CANCELLED.value, error="superseded by a newer code")
+    )
     page = Page(
         user_id=user.id,
         kind="verify",
         channel="sms",
         to_number=user.phone,
-        body=f"Firebreak verification code: {code}. It expires in 10 minutes.",
+        body=MASKED,
         status=PageStatus.PENDING.value,
         created_at=now,
         expires_at=now + CODE_TTL,
     )
     session.add(page)
     session.flush()
+    redis.client.set(_key(user), str(page.id), ex=int(CODE_TTL.total_seconds()))
     after_commit(session, Deliver(user.id))
     return now + CODE_TTL
+
+
+def _pending(session: Session, user: User, now: datetime) -> Page:
+    """The page of the user's pending code, or a 409 saying to request a new one."""
+    raw = redis.client.get(_key(user))
+    page_id = raw.decode() if isinstance(raw, bytes) else raw
+    page = session.get(Page, int(page_id)) if page_id and page_id.isdigit() else None
+    if (
+        page is None
+        or page.user_id != user.id
+        or page.kind != "verify"
+        or page.to_number != user.phone
+        or page.expires_at <= now
+    ):
+        raise Conflict("no code is pending (or it expired); request a new one")
+    if page.status in _NOT_SENT:
+        raise Conflict(f"the code could not be sent ({page.status}); request a new one")
+    return page
 
 
 def confirm(session: Session, *, user: User, code: str, now: datetime) -> None:
     """Mark the phone verified if the code matches (MAX_ATTEMPTS tries per user per hour, not
     per code: asking for a new code does not reset them)."""
-    key = _key(user)
-    stored = redis.client.hgetall(key)
-    if not stored or not user.phone:
+    if not user.phone:
         raise Conflict("no code is pending (or it expired); request a new one")
+    page = _pending(session, user, now)
     tries = _tries_key(user)
     attempts = int(redis.client.incr(tries))
     if attempts == 1:
         redis.client.expire(tries, int(TRIES_WINDOW.total_seconds()))
     if attempts > MAX_ATTEMPTS:
-        redis.client.delete(key)
+        redis.client.delete(_key(user))
         wait = int(redis.client.ttl(tries))
         raise RateLimited("too many wrong codes; try again later", retry_after=wait, field="code")
-    if not hmac.compare_digest(_text(stored[b"digest"]), _digest(code, user.phone)):
+    if not hmac.compare_digest(code_for(page).encode(), code.encode()):
         raise Invalid("the code does not match", field="code")
-    redis.client.delete(key, tries)
+    redis.client.delete(_key(user), tries)
     user.phone_verified_at = now
-    scrub(session, user_id=user.id)
-
-
-#: what a verification page's body becomes once its code is used, superseded or expired
-MASKED = "Firebreak verification code: ******. It expires in 10 minutes."
-_UNSENT = (PageStatus.PENDING.value, PageStatus.SENDING.value)
-
-
-def scrub(session: Session, *, user_id: int | None = None, before: datetime | None = None) -> int:
-    """Mask the code in sent verification pages (of a user, or created before a time): the
-    only copy left is its HMAC in Redis. Unsent pages keep theirs until they are sent."""
-    query = update(Page).where(Page.kind == "verify", Page.body != MASKED)
-    if user_id is not None:
-        query = query.where(Page.user_id == user_id, Page.status.not_in(_UNSENT))
-    if before is not None:
-        query = query.where(Page.created_at < before)
-    result = session.execute(query.values(body=MASKED))
-    return int(getattr(result, "rowcount", 0) or 0)

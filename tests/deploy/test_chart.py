@@ -534,6 +534,28 @@ def test_plain_settings(default_release):
     assert web_env["FIREBREAK_PLAYBOOKS_DIR"]["value"] == "/app/playbooks"
 
 
+@pytest.mark.parametrize(
+    ("values", "hops"),
+    [
+        ({}, "0"),  # nothing in front: the peer address
+        ({"ingress": {"enabled": True}}, "1"),  # the chart's ingress controller
+        ({"ingress": {"enabled": True}, "config": {"trustedProxies": 2}}, "2"),
+        ({"ingress": {"enabled": True}, "config": {"trustedProxies": 0}}, "0"),
+    ],
+)
+def test_trusted_proxies_follow_the_ingress(render, values, hops):
+    rendered = render(values)
+    apps = [c for d in workloads(rendered) for c in containers(pod_spec(d)) if c.get("env")]
+    assert apps
+    for container in apps:
+        assert env_of(container)["FIREBREAK_TRUSTED_PROXIES"]["value"] == hops
+
+
+def test_production_trusts_the_ingress_controller(production_release):
+    web_env = env_of(main_container(production_release.get("Deployment", "firebreak-web")))
+    assert web_env["FIREBREAK_TRUSTED_PROXIES"]["value"] == "1"
+
+
 # ------------------------------------------------------------------------------------------
 # playbooks
 # ------------------------------------------------------------------------------------------
@@ -609,6 +631,8 @@ BAD_VALUES: dict[str, tuple[dict[str, Any], str]] = {
     "unknown-nested-key": ({"worker": {"replica": 3}}, "replica"),
     "latest-tag": ({"image": {"tag": "latest"}}, "/image/tag"),
     "bad-log-level": ({"config": {"logLevel": "verbose"}}, "/config/logLevel"),
+    "too-many-proxies": ({"config": {"trustedProxies": 9}}, "/config/trustedProxies"),
+    "proxies-as-words": ({"config": {"trustedProxies": "one"}}, "/config/trustedProxies"),
     "no-database": ({"database": {"url": ""}}, "/database"),
     "non-postgres-database": ({"database": {"url": "mysql://db/fb"}}, "/database/url"),
     "bad-redis-url": ({"redis": {"url": "http://redis:6379"}}, "/redis/url"),

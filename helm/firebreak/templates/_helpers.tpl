@@ -114,6 +114,8 @@ ever written into a pod spec.
   value: {{ $v.config.publicUrl | quote }}
 - name: FIREBREAK_LOG_LEVEL
   value: {{ $v.config.logLevel | quote }}
+- name: FIREBREAK_TRUSTED_PROXIES
+  value: {{ include "firebreak.trustedProxies" $ctx | quote }}
 - name: FIREBREAK_PLAYBOOKS_DIR
   value: {{ .playbooksDir | quote }}
 - name: FIREBREAK_SMS_BACKEND
@@ -152,6 +154,16 @@ ever written into a pod spec.
       optional: true
       {{- end }}
 {{- end }}
+{{- end -}}
+
+{{/* Proxy hops to trust: config.trustedProxies, else 1 behind the chart's ingress, else 0. */}}
+{{- define "firebreak.trustedProxies" -}}
+{{- $hops := .Values.config.trustedProxies -}}
+{{- if kindIs "invalid" $hops -}}
+{{- ternary 1 0 .Values.ingress.enabled -}}
+{{- else -}}
+{{- int $hops -}}
+{{- end -}}
 {{- end -}}
 
 {{/* Where the containers read playbooks: the ConfigMap mount, or the directory in the image. */}}
