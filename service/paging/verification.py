@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from service import config
 from service.auth.models import User
-from service.errors import Conflict, Invalid, RateLimited
+from service.errors import Conflict, RateLimited
 from service.extensions import redis
 from service.jobs import after_commit
 from service.paging.models import Page, PageStatus
@@ -92,7 +92,7 @@ def confirm(session: Session, *, user: User, code: str, now: datetime) -> None:
         wait = int(redis.client.ttl(tries))
         raise RateLimited("too many wrong codes; try again later", retry_after=wait, field="code")
     if not hmac.compare_digest(_text(stored[b"digest"]), _digest(code, user.phone)):
-        raise Invalid("the code does not match", field="code")
+        raise Conflict("the code does not match the one sent", field="code")
     redis.client.delete(key, tries)
     user.phone_verified_at = now
     scrub(session, user_id=user.id)
