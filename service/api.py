@@ -25,7 +25,7 @@ from service.auth.service import find_token
 from service.db import utcnow
 from service.errors import Conflict, DomainError
 from service.extensions import db
-from service.fields import Id
+from service.fields import TEXT, Distinct, MultipleOf, QueryId
 
 log = logging.getLogger(__name__)
 
@@ -40,12 +40,12 @@ def _pagination_schema(first: int, size: int, max_size: int) -> type[ma.Schema]:
         class Meta:
             unknown = ma.EXCLUDE
 
-        page = Id(
+        page = QueryId(
             load_default=first,
             validate=ma.validate.Range(min=1, max=MAX_PAGE),
             metadata={"description": f"1-based page number, at most {MAX_PAGE}"},
         )
-        page_size = Id(
+        page_size = QueryId(
             load_default=size,
             validate=ma.validate.Range(min=1, max=max_size),
             metadata={"description": f"items per page, at most {max_size}"},
@@ -175,6 +175,54 @@ class _ContractPlugin(BasePlugin):
                         body["required"] = False
 
 
+def _is_string(prop: dict[str, Any]) -> bool:
+    kind = prop.get("type")
+    return kind == "string" or (isinstance(kind, list) and "string" in kind)
+
+
+def _validator_rules(field: ma.fields.Field, ret: dict[str, Any]) -> dict[str, Any]:
+    """Exclusive `Range` bounds (apispec drops the exclusion), `MultipleOf`, `Distinct`."""
+    rules: dict[str, Any] = {}
+    for validator in field.validators:
+        if isinstance(validator, ma.validate.Range):
+            for bound, inclusive, name in (
+                (validator.min, validator.min_inclusive, "Minimum"),
+                (validator.max, validator.max_inclusive, "Maximum"),
+            ):
+                if bound is not None and not inclusive:
+                    ret.pop(name.lower(), None)
+                    rules["exclusive" + name] = bound
+        elif isinstance(validator, MultipleOf):
+            rules["multipleOf"] = validator.multiple
+        elif isinstance(validator, Distinct):
+            rules["uniqueItems"] = True
+    return rules
+
+
+def _dict_rules(converter: Any, field: ma.fields.Dict, ret: dict[str, Any]) -> dict[str, Any]:
+    """A `Length` of a dict counts its keys; its key field says what a key may be."""
+    rules: dict[str, Any] = {}
+    for name in ("min", "max"):
+        if f"{name}Length" in ret:
+            rules[f"{name}Properties"] = ret.pop(f"{name}Length")
+    if field.key_field is not None:
+        rules["propertyNames"] = converter.field2property(field.key_field)
+    return rules
+
+
+def contract_rules(converter: Any, field: ma.fields.Field, ret: dict[str, Any]) -> dict[str, Any]:
+    """apispec attribute function: the rules apispec leaves out, and the request guard's (no
+    NUL in any string, keys included) on every free string and every object's keys."""
+    rules = _validator_rules(field, ret)
+    if isinstance(field, ma.fields.Dict):
+        rules.update(_dict_rules(converter, field, ret))
+    if _is_string(ret) and not {"pattern", "format", "enum", "const"} & set(ret):
+        rules["pattern"] = TEXT
+    if "additionalProperties" in ret and "propertyNames" not in {**ret, **rules}:
+        rules["propertyNames"] = {"pattern": TEXT}
+    return rules
+
+
 class Api(flask_smorest.Api):
     """flask-smorest Api whose every error is application/problem+json."""
 
@@ -230,6 +278,7 @@ class Api(flask_smorest.Api):
         """Bind to the app, declare bearer auth, render every error as a problem."""
         extra = [*(spec_kwargs or {}).get("extra_plugins", ()), _ContractPlugin()]
         super().init_app(app, spec_kwargs={**(spec_kwargs or {}), "extra_plugins": extra})
+        self.ma_plugin.converter.add_attribute_function(contract_rules)
         self.spec.components.security_scheme(
             "bearerAuth", {"type": "http", "scheme": "bearer", "description": "API token"}
         )

@@ -1,4 +1,5 @@
-"""Shared marshmallow fields: bounded ids and times, so bad input is a 422, never a 500."""
+"""Shared marshmallow fields: bounded ids and times, JSON-typed numbers and flags, so bad input
+is a 422, never a 500, and what the OpenAPI document says is what the fields accept."""
 
 from __future__ import annotations
 
@@ -16,12 +17,62 @@ LATEST = datetime(2200, 1, 1, tzinfo=UTC)
 YEAR_PATTERN = "^(19[7-9][0-9]|2[01][0-9][0-9])-"
 
 
-class Id(ma.fields.Integer):
+#: the characters Python's `str.strip()` removes (`str.isspace`), spelled for any regex dialect
+SPACE = (
+    "\\t-\\r\\u001c-\\u0020\\u0085\\u00a0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000"
+)
+#: any text a string may hold: no NUL (the request guard refuses it everywhere, keys included)
+TEXT = "^[^\\u0000]*$"
+#: text with something besides white space (and no NUL, which no string may hold)
+NOT_BLANK = f"^[^\\u0000]*[^{SPACE}\\u0000][^\\u0000]*$"
+
+
+class MultipleOf(ma.validate.Validator):
+    """A number that is a whole multiple of `multiple` (documented as `multipleOf`)."""
+
+    def __init__(self, multiple: int) -> None:
+        self.multiple = multiple
+
+    def __call__(self, value: Any) -> Any:
+        if value % self.multiple:
+            raise ma.ValidationError(f"must be a multiple of {self.multiple}")
+        return value
+
+
+class Distinct(ma.validate.Validator):
+    """A list whose items differ (documented as `uniqueItems`); the error names the repeat."""
+
+    def __call__(self, value: Any) -> Any:
+        seen: list[Any] = []
+        for index, item in enumerate(value):
+            if item in seen:
+                raise ma.ValidationError({index: [f"{item!r} is listed twice"]})
+            seen.append(item)
+        return value
+
+
+class Whole(ma.fields.Integer):
+    """A JSON integer: `3` or `3.0` (JSON Schema's integer), never `"3"`, `3.5` or `true`."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(strict=True, **kwargs)
+
+    def _deserialize(self, value: Any, attr: Any, data: Any, **kwargs: Any) -> int:
+        if isinstance(value, float) and value.is_integer():
+            value = int(value)
+        return super()._deserialize(value, attr, data, **kwargs)
+
+
+class Id(Whole):
     """A database id or sequence number: a JSON integer from `minimum` to 2,147,483,647."""
 
     def __init__(self, *, minimum: int = 1, **kwargs: Any) -> None:
         kwargs.setdefault("validate", ma.validate.Range(min=minimum, max=MAX_ID))
-        super().__init__(strict=True, **kwargs)
+        super().__init__(**kwargs)
+
+
+class QueryId(Id):
+    """An id in a query string (text): ASCII digits, from `minimum` to 2,147,483,647."""
 
     def _deserialize(self, value: Any, attr: Any, data: Any, **kwargs: Any) -> int:
         if isinstance(value, str):  # a query string: ASCII digits only (no '²' or '٤٢')
@@ -31,12 +82,45 @@ class Id(ma.fields.Integer):
         return super()._deserialize(value, attr, data, **kwargs)
 
 
+class Number(ma.fields.Float):
+    """A finite JSON number (strings such as "0.5" are refused)."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(allow_nan=False, **kwargs)
+
+    def _deserialize(self, value: Any, attr: Any, data: Any, **kwargs: Any) -> float:
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise self.make_error("invalid")
+        return super()._deserialize(value, attr, data, **kwargs)
+
+
+class Flag(ma.fields.Boolean):
+    """A JSON boolean: `true` or `false` (not 1, "yes" or "true")."""
+
+    def _deserialize(self, value: Any, attr: Any, data: Any, **kwargs: Any) -> bool:
+        if not isinstance(value, bool):
+            raise self.make_error("invalid")
+        return value
+
+
 def parse_id(raw: str | None) -> int | None:
     """An id from text (ASCII digits, at most 2,147,483,647), else None."""
     if raw is None or not (raw.isascii() and raw.isdigit() and len(raw) <= 12):
         return None
     value = int(raw)
     return value if 1 <= value <= MAX_ID else None
+
+
+class Link(ma.fields.Url):
+    """An absolute http(s) or ftp(s) URL with a host name (documented as a `uri` of that
+    scheme, not apispec's non-standard `url` format)."""
+
+    def __init__(self, *, schemes: set[str] | None = None, **kwargs: Any) -> None:
+        schemes = schemes or {"http", "https", "ftp", "ftps"}
+        metadata = kwargs.setdefault("metadata", {})
+        metadata.setdefault("format", "uri")
+        metadata.setdefault("pattern", f"^({'|'.join(sorted(schemes))})://[^/?#@:]+\\.")
+        super().__init__(schemes=schemes, **kwargs)
 
 
 class Timestamp(ma.fields.AwareDateTime):

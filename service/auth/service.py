@@ -15,6 +15,9 @@ from service.auth.roles import Role
 from service.db import utcnow
 
 TOKEN_PREFIX = "fb_"
+#: what a phone number given to the API looks like (digits, an optional +, spaces, (), . and -);
+#: whether it is a valid number only libphonenumber says
+PHONE_SHAPE = r"^\+?[0-9 ().-]{7,25}$"
 
 
 class InvalidPhone(ValueError):

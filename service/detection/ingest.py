@@ -11,6 +11,7 @@ from typing import Any
 from service.detection.buckets import BucketStore, Scored
 from service.detection.language import language_of
 from service.detection.sentiment import Reading, polarity, read
+from service.fields import EARLIEST, LATEST
 
 MAX_BATCH = 1000
 MAX_TEXT = 1000
@@ -44,7 +45,19 @@ class Report:
 
 
 def _is_int(v: Any) -> bool:
-    return isinstance(v, int) and not isinstance(v, bool)
+    """A JSON integer: 3 or 3.0 (JSON Schema's integer), not true."""
+    return (isinstance(v, int) and not isinstance(v, bool)) or (
+        isinstance(v, float) and v.is_integer()
+    )
+
+
+#: why a well-formed mention is refused by the clock, not by its shape
+UNTIMELY = ("older than the detector's horizon", "in the future")
+
+
+def untimely(reason: str) -> bool:
+    """Whether a refusal is about when the mention was posted (outside the detector's window)."""
+    return reason.startswith(UNTIMELY)
 
 
 def _is_number(v: Any) -> bool:
@@ -61,6 +74,8 @@ def parse_time(raw: Any) -> datetime | str:
         return "not a valid ISO 8601 date-time"
     if value.tzinfo is None:
         return "must include a UTC offset (e.g. Z or +00:00)"
+    if not EARLIEST.year <= value.year < LATEST.year:  # as written, as the API documents
+        return f"the year must be from {EARLIEST.year} to {LATEST.year - 1}"
     try:  # 0001-01-01T00:00:00+01:00 is before the first representable UTC instant
         return value.astimezone(UTC)
     except (OverflowError, ValueError):
@@ -68,7 +83,7 @@ def parse_time(raw: Any) -> datetime | str:
 
 
 def _source(value: Any) -> str | None:
-    if isinstance(value, str) and SOURCE.match(value):
+    if isinstance(value, str) and SOURCE.fullmatch(value):
         return None
     return "required: lowercase letters, digits, '.', '_' or '-', 1-32"
 
@@ -135,7 +150,7 @@ def validate_item(raw: Any, *, now: datetime, limits: Limits) -> tuple[dict | No
     if not isinstance(raw, dict):
         return None, [("", "each mention must be a JSON object")]
     errors: list[tuple[str, str]] = [(k, "unknown field") for k in raw if k not in FIELDS]
-    values = {name: raw.get(name) for name in CHECKS}
+    values: dict[str, Any] = {name: raw.get(name) for name in CHECKS}
     if values["author_reach"] is None:
         values["author_reach"] = 0
     errors += [(name, why) for name, check in CHECKS.items() if (why := check(values[name]))]
@@ -150,7 +165,7 @@ def validate_item(raw: Any, *, now: datetime, limits: Limits) -> tuple[dict | No
         "source_id": values["source_id"],
         "text": values["text"],
         "author": values["author"],
-        "reach": values["author_reach"],
+        "reach": int(values["author_reach"]),
         "url": values["url"],
         "created_at": created,
         "sentiment": None if sentiment is None else float(sentiment),

@@ -6,16 +6,7 @@ import marshmallow as ma
 from marshmallow import validate
 
 from service.detection.ingest import MAX_BATCH, MAX_REACH, MAX_TEXT
-from service.fields import Timestamp
-
-
-class StrictFloat(ma.fields.Float):
-    """A JSON number (strings such as "0.5" are refused)."""
-
-    def _deserialize(self, value, attr, data, **kwargs):  # noqa: ANN001, ANN202
-        if isinstance(value, bool) or not isinstance(value, int | float):
-            raise self.make_error("invalid")
-        return super()._deserialize(value, attr, data, **kwargs)
+from service.fields import NOT_BLANK, Link, Number, Timestamp, Whole
 
 
 class MentionSchema(ma.Schema):
@@ -27,17 +18,25 @@ class MentionSchema(ma.Schema):
         metadata={"example": "twitter"},
     )
     source_id = ma.fields.String(required=True, validate=validate.Length(min=1, max=128))
-    text = ma.fields.String(required=True, validate=validate.Length(min=1, max=MAX_TEXT))
+    text = ma.fields.String(
+        required=True,
+        validate=[validate.Length(min=1, max=MAX_TEXT), validate.Regexp(NOT_BLANK)],
+    )
     author = ma.fields.String(load_default=None, validate=validate.Length(max=100))
-    author_reach = ma.fields.Integer(
+    author_reach = Whole(
         load_default=0,
         validate=validate.Range(min=0, max=MAX_REACH),
-        strict=True,
         metadata={"description": "the author's followers"},
     )
-    url = ma.fields.Url(load_default=None, validate=validate.Length(max=2048))
-    created_at = Timestamp(required=True)
-    sentiment = StrictFloat(
+    url = Link(load_default=None, schemes={"http", "https"}, validate=validate.Length(max=2048))
+    created_at = Timestamp(
+        required=True,
+        metadata={
+            "description": "when it was posted; one older than the detector's horizon (8 days) "
+            "or more than 5 minutes ahead is refused (listed in `errors`)"
+        },
+    )
+    sentiment = Number(
         load_default=None,
         validate=validate.Range(min=-1, max=1),
         metadata={"description": "-1..1 if the source scored it; else Firebreak scores it"},
@@ -47,7 +46,12 @@ class MentionSchema(ma.Schema):
 class MentionBatchSchema(ma.Schema):
     """A batch of up to 1,000 mentions."""
 
-    mentions = ma.fields.List(ma.fields.Nested(MentionSchema), required=True)
+    mentions = ma.fields.List(
+        ma.fields.Nested(MentionSchema),
+        required=True,
+        validate=validate.Length(max=MAX_BATCH),
+        metadata={"description": f"up to {MAX_BATCH} mentions (a longer batch is a 413)"},
+    )
 
 
 class EnvelopeSchema(ma.Schema):

@@ -53,7 +53,7 @@ class DetectorConfig:
                 raise ValueError(f"{name} must be a non-negative multiple of bucket_seconds")
         if self.max_window_seconds > 240 * b:
             raise ValueError("max_window_seconds may span at most 240 buckets")
-        for name, (lo, lo_open, hi, hi_open) in _RANGES.items():
+        for name, (lo, lo_open, hi, hi_open) in RANGES.items():
             value = getattr(self, name)
             if (value <= lo if lo_open else value < lo) or (value >= hi if hi_open else value > hi):
                 left, right = "(" if lo_open else "[", ")" if hi_open else "]"
@@ -73,7 +73,7 @@ class DetectorConfig:
 
 _INF = math.inf
 #: (low, low excluded, high, high excluded) of each numeric setting
-_RANGES: dict[str, tuple[float, bool, float, bool]] = {
+RANGES: dict[str, tuple[float, bool, float, bool]] = {
     "false_pages_per_30_days": (0, True, 1000, False),
     **{
         name: (0, True, _INF, True)

@@ -10,7 +10,7 @@ from service.api import Blueprint, abort
 from service.auth.roles import Role
 from service.db import utcnow
 from service.detection import schemas
-from service.detection.ingest import MAX_BATCH
+from service.detection.ingest import MAX_BATCH, untimely
 from service.detection.service import ingest_batch
 from service.extensions import db
 from service.monitors import service as monitors
@@ -44,7 +44,10 @@ def push_mentions(args: dict[str, Any], key: str) -> Any:
         "statuses": report.statuses,
         "errors": report.errors,
     }
-    if items and body["rejected"] == len(items):
+    # a batch with nothing valid is a 422, unless all it breaks is the detector's time window
+    # (mentions older than its horizon or from the future): that is the clock, not the shape
+    shapeless = any(not untimely(e["reason"]) for e in report.errors)
+    if items and body["rejected"] == len(items) and shapeless:
         abort(
             422,
             "no mention in the batch is valid",

@@ -3,56 +3,106 @@
 from __future__ import annotations
 
 import dataclasses
+import math
 from typing import Any
 
 import marshmallow as ma
 from marshmallow import validate
+from marshmallow.validate import Range
 
 from service.detection.engine import DetectorConfig
-from service.fields import Timestamp
+from service.detection.settings import RANGES, SEASONALITY
+from service.fields import Flag, MultipleOf, Number, Timestamp, Whole
 
 KEY = validate.Regexp(r"^[a-z0-9][a-z0-9-]{1,39}$", error="2-40 lowercase letters, digits, '-'")
 
 
-def _detector_fields() -> dict[str, Any]:
-    """DetectorConfig's fields and their (string) annotations."""
-    return {f.name: f.type for f in dataclasses.fields(DetectorConfig)}
+#: settings a monitor cannot change: the bucket store counts every monitor in one bucket length
+FIXED = frozenset({"bucket_seconds"})
+BUCKET = DetectorConfig.bucket_seconds
+#: windows counted in buckets: whole buckets, at most 240 of them for the longest window
+_IN_BUCKETS = {
+    "rearm_seconds": [Range(min=0), MultipleOf(BUCKET)],
+    "max_window_seconds": [Range(min=0, max=240 * BUCKET), MultipleOf(BUCKET)],
+}
+_KINDS: dict[str, type[ma.fields.Field]] = {
+    "bool": Flag,
+    "int": Whole,
+    "float": Number,
+    "str": ma.fields.String,
+}
 
 
-def validate_detector(value: dict) -> None:
-    """Detector overrides must name DetectorConfig fields with values of the right kind."""
-    known = _detector_fields()
-    unknown = sorted(set(value) - set(known))
-    if unknown:
-        raise ma.ValidationError(f"unknown detector setting(s): {', '.join(unknown)}")
-    kinds = {"bool": (bool,), "int": (int,), "float": (int, float), "str": (str,)}
-    for name, v in value.items():
-        kind = str(known[name])
-        ok = isinstance(v, kinds.get(kind, (object,))) and (kind == "bool") == isinstance(v, bool)
-        if not ok:
-            raise ma.ValidationError(f"{name}: must be a {kind}")
-    try:
-        DetectorConfig(**value)
-    except (TypeError, ValueError) as exc:
-        raise ma.ValidationError(str(exc)) from None
+def _setting(name: str, kind: str, default: Any) -> ma.fields.Field:
+    """The field of one DetectorConfig setting, with the range its check enforces."""
+    validators: list[Any] = list(_IN_BUCKETS.get(name, ()))
+    if name in RANGES:
+        low, low_open, high, high_open = RANGES[name]
+        validators.append(
+            Range(
+                min=low,
+                max=None if math.isinf(high) else high,
+                min_inclusive=not low_open,
+                max_inclusive=not high_open,
+            )
+        )
+    if name == "seasonality":
+        validators.append(validate.OneOf(SEASONALITY))
+    description = f"default {default!r}; docs/detection.md"
+    return _KINDS[kind](validate=validators, metadata={"description": description})
 
 
-def validate_lexicon(value: dict) -> None:
-    """Lexicon adjustments: up to 500 single words with a valence from -4 to 4."""
-    if len(value) > 500:
-        raise ma.ValidationError("at most 500 words")
-    for word, valence in value.items():
-        if not (1 <= len(word) <= 40) or " " in word:
-            raise ma.ValidationError(f"{word!r}: a single word of 1-40 characters")
-        if isinstance(valence, bool) or not isinstance(valence, int | float):
-            raise ma.ValidationError(f"{word!r}: valence must be a number")
-        if not -4 <= valence <= 4:
-            raise ma.ValidationError(f"{word!r}: valence must be from -4 to 4")
+class _DetectorChecks(ma.Schema):
+    """What the fields cannot say alone: the settings together make a working detector."""
+
+    @ma.validates_schema
+    def _works(self, data: dict[str, Any], **_kwargs: Any) -> None:
+        try:
+            DetectorConfig(**data)
+        except (TypeError, ValueError) as exc:
+            raise ma.ValidationError(str(exc)) from None
 
 
-BUDGET = ma.fields.Float(
-    validate=validate.Range(min=0, min_inclusive=False, max=1000),
-    allow_nan=False,
+#: the detector settings a monitor may override (types and ranges: DetectorConfig's checks)
+DetectorSettingsSchema = type(
+    "DetectorSettingsSchema",
+    (_DetectorChecks,),
+    {
+        f.name: _setting(f.name, str(f.type), f.default)
+        for f in dataclasses.fields(DetectorConfig)
+        if f.name not in FIXED
+    },
+)
+
+#: a lexicon word: one word (no space) of 1 to 40 characters
+WORD = validate.Regexp(r"^[^ \u0000]{1,40}$", error="a single word of 1-40 characters")
+
+
+def lexicon_field(**kwargs: Any) -> ma.fields.Dict:
+    """Lexicon adjustments: up to 500 single words, each with a valence from -4 to 4."""
+    return ma.fields.Dict(
+        keys=ma.fields.String(validate=WORD),
+        values=Number(validate=Range(min=-4, max=4)),
+        validate=validate.Length(max=500),
+        metadata={
+            "example": {"sick": 2.0, "killer": 1.5},
+            "description": "up to 500 words (no spaces) and their valence, -4 to 4",
+        },
+        **kwargs,
+    )
+
+
+def detector_field(**kwargs: Any) -> ma.fields.Nested:
+    """A monitor's detector overrides."""
+    return ma.fields.Nested(
+        DetectorSettingsSchema,
+        metadata={"description": "detector settings this monitor overrides (others: defaults)"},
+        **kwargs,
+    )
+
+
+BUDGET = Number(
+    validate=Range(min=0, min_inclusive=False, max=1000),
     metadata={
         "description": "The sensitivity: how many false pages per 30 days this monitor may "
         "cause at most (calibrated from its own history; docs/detection.md). Lower pages less "
@@ -70,13 +120,8 @@ class MonitorCreateSchema(ma.Schema):
     key = ma.fields.String(required=True, validate=KEY)
     name = ma.fields.String(required=True, validate=validate.Length(min=1, max=120))
     description = ma.fields.String(load_default="", validate=validate.Length(max=5000))
-    detector = ma.fields.Dict(load_default=dict, validate=validate_detector)
-    lexicon = ma.fields.Dict(
-        keys=ma.fields.String(),
-        load_default=dict,
-        validate=validate_lexicon,
-        metadata={"example": {"sick": 2.0, "killer": 1.5}},
-    )
+    detector = detector_field(load_default=dict)
+    lexicon = lexicon_field(load_default=dict)
     playbook_id = ma.fields.String(load_default=None, validate=validate.Length(max=64))
     escalation_policy = ma.fields.String(load_default=None, validate=validate.Length(max=40))
     tags = ma.fields.List(
@@ -93,9 +138,9 @@ class MonitorUpdateSchema(ma.Schema):
 
     name = ma.fields.String(validate=validate.Length(min=1, max=120))
     description = ma.fields.String(validate=validate.Length(max=5000))
-    active = ma.fields.Boolean()
-    detector = ma.fields.Dict(validate=validate_detector)
-    lexicon = ma.fields.Dict(keys=ma.fields.String(), validate=validate_lexicon)
+    active = Flag()
+    detector = detector_field()
+    lexicon = lexicon_field()
     playbook_id = ma.fields.String(allow_none=True, validate=validate.Length(max=64))
     escalation_policy = ma.fields.String(allow_none=True, validate=validate.Length(max=40))
     tags = ma.fields.List(

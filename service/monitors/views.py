@@ -18,11 +18,13 @@ blp = Blueprint("monitors", __name__, url_prefix="/api/v1/monitors", description
 
 
 @blp.route("", methods=["POST"])
-@blp.roles(Role.ADMIN, errors=(409,))
+@blp.roles(Role.ADMIN, errors=(404, 409))
 @blp.arguments(schemas.MonitorCreateSchema)
 @blp.response(201, schemas.MonitorSchema)
 def create_monitor(args: dict[str, Any]) -> Any:
-    """Create a monitor (a brand or topic to watch)."""
+    """Create a monitor (a brand or topic to watch).
+
+    A named escalation policy must exist (404 naming it otherwise)."""
     with db.transaction() as session:
         paging.check_policy_key(session, args.get("escalation_policy"))
         return monitors.create(session, **args)

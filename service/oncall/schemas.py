@@ -9,9 +9,9 @@ import marshmallow as ma
 from marshmallow import validate
 
 from service.db import utcnow
-from service.fields import Id, Timestamp
+from service.fields import Distinct, Id, Timestamp, Whole
 from service.oncall.models import Purpose
-from service.oncall.service import MIN_SHIFT_SECONDS
+from service.oncall.service import MAX_OVERRIDE, MIN_SHIFT_SECONDS
 
 KEY = validate.Regexp(r"^[a-z0-9][a-z0-9-]{1,39}$", error="2-40 lowercase letters, digits, '-'")
 #: The longest schedule one request may ask for.
@@ -19,11 +19,21 @@ MAX_SCHEDULE = timedelta(days=90)
 #: The most shifts one schedule request may span (a one-minute rotation over 90 days is not).
 MAX_SCHEDULE_SHIFTS = 5000
 SHIFT = validate.Range(min=MIN_SHIFT_SECONDS, max=366 * 86400)
-MEMBER_IDS = ma.fields.List(
-    Id(),
-    validate=validate.Length(max=100),
-    metadata={"description": "user ids in rotation order (member 0 takes the first shift)"},
-)
+#: the longest override, in seconds
+MAX_OVERRIDE_SECONDS = int(MAX_OVERRIDE.total_seconds())
+
+
+def member_ids(**kwargs: Any) -> ma.fields.List:
+    """The ordered member ids: at most 100, each once."""
+    return ma.fields.List(
+        Id(),
+        validate=[validate.Length(max=100), Distinct()],
+        metadata={
+            "description": "user ids in rotation order (member 0 takes the first shift); each "
+            "an active user with a role the purpose needs (else 404 or 409 naming the item)",
+        },
+        **kwargs,
+    )
 
 
 class RotationCreateSchema(ma.Schema):
@@ -37,15 +47,8 @@ class RotationCreateSchema(ma.Schema):
     handoff_at = Timestamp(
         required=True, metadata={"description": "when member 0's first shift starts"}
     )
-    shift_seconds = ma.fields.Integer(
-        strict=True, required=True, validate=SHIFT, metadata={"example": 604800}
-    )
-    member_ids = ma.fields.List(
-        Id(),
-        load_default=list,
-        validate=validate.Length(max=100),
-        metadata=MEMBER_IDS.metadata,
-    )
+    shift_seconds = Whole(required=True, validate=SHIFT, metadata={"example": 604800})
+    member_ids = member_ids(load_default=list)
 
 
 class RotationUpdateSchema(ma.Schema):
@@ -53,8 +56,8 @@ class RotationUpdateSchema(ma.Schema):
 
     name = ma.fields.String(validate=validate.Length(min=1, max=120))
     handoff_at = Timestamp()
-    shift_seconds = ma.fields.Integer(strict=True, validate=SHIFT)
-    member_ids = MEMBER_IDS
+    shift_seconds = Whole(validate=SHIFT)
+    member_ids = member_ids()
 
 
 class MemberSchema(ma.Schema):
@@ -86,12 +89,25 @@ class RotationSchema(ma.Schema):
 
 
 class OverrideCreateSchema(ma.Schema):
-    """A new override: someone on call instead of the rotation for a time box."""
+    """A new override: someone on call instead of the rotation for a time box (its length, not
+    its end, is given, so it cannot end before it starts; one already over is a 409)."""
 
-    user_id = Id(required=True)
+    user_id = Id(
+        required=True,
+        metadata={"description": "an active user with a role the purpose needs (else 404/409)"},
+    )
     starts_at = Timestamp(required=True)
-    ends_at = Timestamp(required=True, metadata={"description": "after starts_at, within 31 days"})
+    duration_seconds = Whole(
+        required=True,
+        validate=validate.Range(min=MIN_SHIFT_SECONDS, max=MAX_OVERRIDE_SECONDS),
+        metadata={"description": "how long it lasts: a minute to 31 days", "example": 86400},
+    )
     reason = ma.fields.String(load_default="", validate=validate.Length(max=500))
+
+    @ma.post_load
+    def _ends(self, data: dict[str, Any], **_kwargs: Any) -> dict[str, Any]:
+        data["ends_at"] = data["starts_at"] + timedelta(seconds=data.pop("duration_seconds"))
+        return data
 
 
 class OverrideSchema(ma.Schema):
@@ -108,30 +124,23 @@ class OverrideSchema(ma.Schema):
 
 
 class WindowQuerySchema(ma.Schema):
-    """A time window: `from` (default now) to `until`."""
+    """A time window: `from` (default now) to `until` (an `until` not after `from` is an empty
+    window)."""
 
     start = Timestamp(data_key="from", load_default=utcnow)
     end = Timestamp(data_key="until", load_default=None)
 
-    @ma.validates_schema
-    def _ordered(self, data: dict[str, Any], **_kwargs: Any) -> None:
-        if data.get("end") is not None and data["end"] <= data["start"]:
-            raise ma.ValidationError("must be after from", field_name="until")
-
 
 class ScheduleQuerySchema(WindowQuerySchema):
-    """The schedule's window: `from` (default now) to `until` (default +14 days, max 90)."""
-
-    @ma.validates_schema
-    def _bounded(self, data: dict[str, Any], **_kwargs: Any) -> None:
-        end = data.get("end")
-        if end is not None and end - data["start"] > MAX_SCHEDULE:
-            raise ma.ValidationError("at most 90 days after from", field_name="until")
+    """The schedule's window: `from` (default now) to `until` (default +14 days; cut at 90 days
+    and 5,000 shifts, and an `until` not after `from` is empty: the answer's `from` and
+    `until` say the window shown)."""
 
     @ma.post_load
     def _default_end(self, data: dict[str, Any], **_kwargs: Any) -> dict[str, Any]:
-        if data.get("end") is None:
-            data["end"] = data["start"] + timedelta(days=14)
+        start = data["start"]
+        end = data.get("end") or start + timedelta(days=14)
+        data["end"] = min(max(end, start), start + MAX_SCHEDULE)
         return data
 
 

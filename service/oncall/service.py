@@ -70,14 +70,16 @@ def fits(user: User, purpose: str) -> bool:
 
 
 def _staff(session: Session, user_id: int, purpose: str, field: str) -> User:
+    """The user a rotation may put on call: an unknown one is a 404, an inactive one or one
+    without a fitting role a 409 (the database's state, not the request's shape)."""
     user = session.get(User, user_id)
     if user is None:
-        raise Invalid(f"user {user_id} does not exist", field=field)
+        raise NotFound(f"user {user_id} does not exist", field=field)
     if not user.active:
-        raise Invalid(f"user {user_id} is inactive", field=field)
+        raise Conflict(f"user {user_id} is inactive", field=field)
     if not fits(user, purpose):
         roles = ", ".join(sorted(FITTING_ROLES[Purpose(purpose)] or ()))
-        raise Invalid(
+        raise Conflict(
             f"user {user_id} cannot staff a {purpose} rotation (needs one of the roles: {roles})",
             field=field,
         )
@@ -169,8 +171,8 @@ def add_override(
         raise Invalid("ends_at must be after starts_at", field="ends_at")
     if ends_at - starts_at > MAX_OVERRIDE:
         raise Invalid("an override lasts at most 31 days", field="ends_at")
-    if ends_at <= utcnow():
-        raise Invalid("ends_at is in the past; the override would never apply", field="ends_at")
+    if ends_at <= utcnow():  # the clock's state, not the request's shape: a conflict
+        raise Conflict("the override would be over already; it would never apply", field="ends_at")
     _staff(session, user_id, rotation.purpose, "user_id")
     override = Override(
         rotation_id=rotation.id,

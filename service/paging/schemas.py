@@ -2,58 +2,68 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import marshmallow as ma
 from marshmallow import validate
 
+from service.api import openapi_rules
 from service.auth.roles import Role
-from service.fields import Timestamp
+from service.fields import Flag, Id, Timestamp, Whole
 
 CHANNELS = ("sms", "voice", "sms+voice")
 PURPOSES = ("wolf", "legal", "other")
 
 
-def validate_target(value: dict) -> None:
-    """A target is exactly one of rotation, purpose, role, user_id."""
-    kinds = {"rotation", "purpose", "role", "user_id"}
-    if len(value) != 1 or not set(value) <= kinds:
-        raise ma.ValidationError("a target is exactly one of: rotation, purpose, role, user_id")
-    ((kind, v),) = value.items()
-    if kind == "role" and v not in {r.value for r in Role}:
-        raise ma.ValidationError(f"unknown role {v!r}")
-    if kind == "purpose" and v not in PURPOSES:
-        raise ma.ValidationError(f"purpose must be one of {', '.join(PURPOSES)}")
-    if kind == "user_id" and (isinstance(v, bool) or not isinstance(v, int)):
-        raise ma.ValidationError("user_id must be an integer")
-    if kind == "rotation" and (not isinstance(v, str) or not 1 <= len(v) <= 40):
-        raise ma.ValidationError("rotation must be a rotation key")
+@openapi_rules(minProperties=1, maxProperties=1)
+class TargetSchema(ma.Schema):
+    """Who a level pages: exactly one of a rotation, a purpose's rotations, a role or a user
+    (none of them need exist yet: one that does not pages nobody)."""
+
+    rotation = ma.fields.String(
+        validate=validate.Length(min=1, max=40), metadata={"description": "a rotation's key"}
+    )
+    purpose = ma.fields.String(validate=validate.OneOf(PURPOSES))
+    role = ma.fields.String(validate=validate.OneOf([r.value for r in Role]))
+    user_id = Id()
+
+    @ma.validates_schema
+    def _one(self, data: dict[str, Any], **_kwargs: Any) -> None:
+        if len(data) != 1:
+            raise ma.ValidationError("a target is exactly one of: rotation, purpose, role, user_id")
 
 
-TARGET = ma.fields.Dict(validate=validate_target, metadata={"example": {"rotation": "wolves"}})
+TARGET = ma.fields.Nested(TargetSchema, metadata={"example": {"rotation": "wolves"}})
 
 
 class LevelSchema(ma.Schema):
     """One escalation level."""
 
     targets = ma.fields.List(TARGET, required=True, validate=validate.Length(min=1, max=10))
-    delay_seconds = ma.fields.Integer(required=True, validate=validate.Range(min=10, max=86400))
+    delay_seconds = Whole(required=True, validate=validate.Range(min=10, max=86400))
     channel = ma.fields.String(load_default="sms", validate=validate.OneOf(CHANNELS))
 
 
-class PolicyCreateSchema(ma.Schema):
-    """A new escalation policy."""
+class PolicyReplaceSchema(ma.Schema):
+    """An escalation policy's settings (its key is the URL's)."""
 
-    key = ma.fields.String(required=True, validate=validate.Regexp(r"^[a-z0-9][a-z0-9-]{1,39}$"))
     name = ma.fields.String(required=True, validate=validate.Length(min=1, max=120))
     levels = ma.fields.List(
         ma.fields.Nested(LevelSchema), required=True, validate=validate.Length(min=1, max=10)
     )
     notify = ma.fields.List(TARGET, load_default=list, validate=validate.Length(max=10))
-    repeat = ma.fields.Integer(load_default=1, validate=validate.Range(min=0, max=5))
-    notify_resolved = ma.fields.Boolean(
+    repeat = Whole(load_default=1, validate=validate.Range(min=0, max=5))
+    notify_resolved = Flag(
         load_default=True,
         metadata={"description": "everyone paged gets one short SMS when the incident resolves"},
     )
-    is_default = ma.fields.Boolean(load_default=False)
+    is_default = Flag(load_default=False)
+
+
+class PolicyCreateSchema(PolicyReplaceSchema):
+    """A new escalation policy."""
+
+    key = ma.fields.String(required=True, validate=validate.Regexp(r"^[a-z0-9][a-z0-9-]{1,39}$"))
 
 
 class PolicySchema(PolicyCreateSchema):

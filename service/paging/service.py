@@ -15,7 +15,7 @@ from service.auth.models import User
 from service.auth.roles import Role
 from service.db import utcnow
 from service.detection.models import Signal
-from service.errors import Invalid
+from service.errors import NotFound
 from service.incidents import service as incidents
 from service.incidents.models import OPEN_STATUSES, Incident, IncidentRole, Status
 from service.jobs import after_commit
@@ -49,11 +49,12 @@ def incident_link(incident_id: int) -> str:
 
 
 def check_policy_key(session: Session, key: str | None) -> None:
-    """An escalation policy named by a monitor must exist (None means the default)."""
+    """An escalation policy named by a monitor must exist (None means the default): 404
+    naming the field otherwise."""
     if key is None:
         return
     if session.scalar(select(EscalationPolicy.id).where(EscalationPolicy.key == key)) is None:
-        raise Invalid(
+        raise NotFound(
             f"unknown escalation policy {key!r}: create it first", field="escalation_policy"
         )
 

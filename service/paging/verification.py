@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from service import config
 from service.auth.models import User
-from service.errors import Conflict, Invalid, RateLimited
+from service.errors import Conflict, RateLimited
 from service.extensions import redis
 from service.jobs import after_commit
 from service.paging.models import Page, PageStatus
@@ -139,6 +139,6 @@ def confirm(session: Session, *, user: User, code: str, now: datetime) -> None:
         wait = int(redis.client.ttl(tries))
         raise RateLimited("too many wrong codes; try again later", retry_after=wait, field="code")
     if not hmac.compare_digest(code_for(page).encode(), code.encode()):
-        raise Invalid("the code does not match", field="code")
+        raise Conflict("the code does not match the one sent", field="code")
     redis.client.delete(_key(user), tries)
     user.phone_verified_at = now

@@ -73,12 +73,10 @@ def get_policy(key: str) -> Any:
 
 @blp.route("/escalation-policies/<key>", methods=["PUT"])
 @blp.roles(Role.ADMIN, errors=(404,))
-@blp.arguments(schemas.PolicyCreateSchema)
+@blp.arguments(schemas.PolicyReplaceSchema)
 @blp.response(200, schemas.PolicySchema)
 def replace_policy(args: dict[str, Any], key: str) -> Any:
     """Replace an escalation policy (open incidents keep the version they started with)."""
-    if args["key"] != key:
-        abort(422, "the key in the body must match the URL", field="key")
     with db.transaction() as session:
         policy = _policy(session, key)
         for name, value in args.items():

@@ -9,7 +9,7 @@ from datetime import datetime
 from sqlalchemy.orm import Session
 
 from service.auth.models import User
-from service.errors import Conflict, Forbidden, Invalid, InvalidTransition
+from service.errors import Conflict, Forbidden, InvalidTransition, NotFound
 from service.incidents.models import OPEN_STATUSES, Incident
 from service.playbooks.content import due_at
 from service.playbooks.format import Playbook
@@ -142,7 +142,7 @@ def attach_on_demand(
         try:
             playbook, why = registry().get(playbook_id), "chosen by hand"
         except KeyError:
-            raise Invalid(f"no valid playbook {playbook_id!r}", field="playbook_id") from None
+            raise NotFound(f"no valid playbook {playbook_id!r}", field="playbook_id") from None
     old = current_run(session, incident_id=incident.id)
     if old is not None and not replace:
         raise Conflict(

@@ -5,7 +5,7 @@ from __future__ import annotations
 import marshmallow as ma
 from marshmallow import validate
 
-from service.fields import Timestamp
+from service.fields import NOT_BLANK, Flag, Timestamp
 from service.playbooks.models import StepState
 
 REASON = validate.Length(min=1, max=2_000)
@@ -19,16 +19,22 @@ class AttachSchema(ma.Schema):
         validate=validate.Length(min=1, max=64),
         metadata={"description": "omit to choose by triggers (or the default)"},
     )
-    replace = ma.fields.Boolean(
+    replace = Flag(
         load_default=False, metadata={"description": "needed to replace an attached playbook"}
     )
     reason = ma.fields.String(load_default=None, validate=validate.Length(max=150))
 
 
 class StepActionSchema(ma.Schema):
-    """A reason: required to skip or block a step, optional otherwise."""
+    """An optional reason."""
 
-    reason = ma.fields.String(load_default=None, validate=REASON)
+    reason = ma.fields.String(load_default=None, allow_none=True, validate=REASON)
+
+
+class StepReasonSchema(ma.Schema):
+    """The reason, required to skip or block a step (more than white space)."""
+
+    reason = ma.fields.String(required=True, validate=[REASON, validate.Regexp(NOT_BLANK)])
 
 
 class StepNoteCreateSchema(ma.Schema):

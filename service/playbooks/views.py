@@ -96,7 +96,7 @@ def attach_playbook(args: dict[str, Any], number: int) -> Any:
         return describe(run, now=now)
 
 
-def _step_view(action: str, summary: str) -> None:
+def _step_view(action: str, summary: str, body: type = schemas.StepActionSchema) -> None:
     def view(args: dict[str, Any], number: int, step: str) -> Any:
         with db.transaction() as session:
             incident = incidents.get(session, number=number, lock=True)
@@ -115,7 +115,7 @@ def _step_view(action: str, summary: str) -> None:
     view.__name__ = f"step_{action}"
     view.__doc__ = summary
     view = blp.response(200, schemas.StepSchema)(view)
-    view = blp.arguments(schemas.StepActionSchema)(view)
+    view = blp.arguments(body)(view)
     view = blp.roles(*ACTORS, errors=(404, 409))(view)
     blp.route(
         f"/<int:number>/playbook/steps/<string:step>/{action}",
@@ -126,8 +126,14 @@ def _step_view(action: str, summary: str) -> None:
 
 _step_view("start", "Start a ready (or blocked) step. `step` is its id or 1-based position.")
 _step_view("done", "Mark a ready, in-progress or blocked step done.")
-_step_view("skip", "Skip a step with a reason (non-optional steps: admin or the Wolf only).")
-_step_view("block", "Mark a ready or in-progress step blocked, with a reason.")
+_step_view(
+    "skip",
+    "Skip a step with a reason (non-optional steps: admin or the Wolf only).",
+    schemas.StepReasonSchema,
+)
+_step_view(
+    "block", "Mark a ready or in-progress step blocked, with a reason.", schemas.StepReasonSchema
+)
 _step_view("reopen", "Reopen a done or skipped step (its dependents must not have started).")
 
 

@@ -9,7 +9,6 @@ from typing import Any
 from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
-from service.errors import Invalid
 from service.incidents.models import Incident
 from service.monitors.models import Monitor
 from service.postmortem.metrics import seconds_between
@@ -61,7 +60,9 @@ def period(
     opened_from: datetime | None, opened_to: datetime | None, *, now: datetime
 ) -> tuple[datetime, datetime]:
     """The report's bounded period: [from, to) at most MAX_PERIOD long; a missing end is filled
-    from the other (or from now: the last MAX_PERIOD)."""
+    from the other (or from now: the last MAX_PERIOD). A longer period is cut at MAX_PERIOD
+    after `from`, and a `to` not after `from` is an empty period: the report says which it
+    covers."""
     if opened_from is None and opened_to is None:
         opened_to = now + timedelta(seconds=1)
     if opened_from is None:
@@ -69,11 +70,7 @@ def period(
         opened_from = opened_to - MAX_PERIOD
     if opened_to is None:
         opened_to = opened_from + MAX_PERIOD
-    if opened_to <= opened_from:
-        raise Invalid("'to' must be after 'from'", field="to")
-    if opened_to - opened_from > MAX_PERIOD:
-        raise Invalid(f"a report covers at most {MAX_PERIOD.days} days", field="to")
-    return opened_from, opened_to
+    return opened_from, min(max(opened_to, opened_from), opened_from + MAX_PERIOD)
 
 
 def _milestones(opened_from: datetime, opened_to: datetime) -> Any:

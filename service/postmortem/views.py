@@ -31,8 +31,9 @@ class ExportQuerySchema(ma.Schema):
 
 
 class ReportQuerySchema(ma.Schema):
-    """The period of the report (incidents opened in [from, to), at most 366 days; by default
-    the last 366 days)."""
+    """The period of the report: incidents opened in [from, to), by default the last 366 days;
+    a longer period is cut at 366 days after `from`, and a `to` not after `from` is empty (the
+    report's `from` and `to` say the period it covers)."""
 
     opened_from = Timestamp(data_key="from")
     opened_to = Timestamp(data_key="to")

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from service.auth.models import User
 from service.auth.roles import Role
 from service.bus import publish
-from service.errors import Conflict, Forbidden, Invalid
+from service.errors import Conflict, Forbidden
 from service.incidents.models import Incident, IncidentRole
 from service.jobs import after_commit
 from service.paging.resolution import drop_pending
@@ -313,13 +313,15 @@ def decide(
 
 
 def _check_list(approval: Approval, ticked: list[str]) -> None:
+    """Every ticked item is one of the approval's, and every one of them is ticked: a 409
+    naming the item otherwise (the checklist is the approval's state, not the request's shape)."""
     known = {item["id"] for item in approval.checklist}
     unknown = [t for t in ticked if t not in known]
     if unknown:
-        raise Invalid(f"unknown checklist item: {unknown[0]}", field="checklist")
+        raise Conflict(f"unknown checklist item: {unknown[0]}", field="checklist")
     for item in approval.checklist:
         if item["id"] not in ticked:
-            raise Invalid(
+            raise Conflict(
                 f"checklist item not ticked: {item['id']} ({item['text']})",
                 field="checklist",
                 missing=item["id"],

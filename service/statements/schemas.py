@@ -5,13 +5,13 @@ from __future__ import annotations
 import marshmallow as ma
 from marshmallow import validate
 
-from service.fields import Id, Timestamp
+from service.fields import NOT_BLANK, Link, QueryId, Timestamp
 from service.statements.models import MAX_TEXT, Decision, Purpose
 
-TEXT = validate.And(
+TEXT = [
     validate.Length(min=1, max=MAX_TEXT),
-    validate.Regexp(r"\S", error="the statement text is empty"),
-)
+    validate.Regexp(NOT_BLANK, error="the statement text is empty"),
+]
 CHANNEL = validate.Length(min=1, max=40)
 COMMENT = validate.Length(max=5_000)
 HASH = validate.Regexp(r"^[0-9a-f]{64}$", error="a sha256 hex digest (64 lowercase hex digits)")
@@ -58,14 +58,14 @@ class PublishArgsSchema(ma.Schema):
         required=True, validate=HASH, metadata={"description": "sha256 of the published text"}
     )
     channel = ma.fields.String(load_default=None, validate=CHANNEL)
-    url = ma.fields.Url(load_default=None, validate=validate.Length(max=500))
+    url = Link(load_default=None, validate=validate.Length(max=500))
 
 
 class DiffQuerySchema(ma.Schema):
     """Which two versions to compare."""
 
-    from_ = Id(required=True, data_key="from")
-    to = Id(required=True)
+    from_ = QueryId(required=True, data_key="from")
+    to = QueryId(required=True)
 
 
 class DecisionSchema(ma.Schema):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import marshmallow as ma
 
-from service.fields import Id, Timestamp
+from service.fields import QueryId, Timestamp
 
 
 class TimelineEventSchema(ma.Schema):
@@ -23,8 +23,8 @@ class TimelineEventSchema(ma.Schema):
 class TimelineQuerySchema(ma.Schema):
     """Which slice of the timeline to return."""
 
-    after_seq = Id(minimum=0, load_default=0)
-    limit = ma.fields.Integer(load_default=500, validate=ma.validate.Range(min=1, max=1000))
+    after_seq = QueryId(minimum=0, load_default=0)
+    limit = QueryId(load_default=500, validate=ma.validate.Range(min=1, max=1000))
 
 
 class TimelineSchema(ma.Schema):

@@ -27,6 +27,9 @@ def test_admin_creates_user_with_e164_phone(client, admin):
         ({"name": "X", "roles": ["pope"]}, "roles.0"),
         ({"name": "X", "roles": []}, "roles"),
         ({"name": "X", "roles": ["legal"], "phone": "12"}, "phone"),
+        ({"name": "X", "roles": ["legal"], "phone": "1-800-FLOWERS"}, "phone"),  # no letters
+        ({"name": "X", "roles": ["legal"], "phone": "+1 555 555 5555"}, "phone"),  # not valid
+        ({"name": "X", "roles": ["legal"], "name\u0000": 1}, "name\u0000"),
         ({"name": "X", "roles": ["legal"], "email": "nope"}, "email"),
         ({"name": "X", "roles": ["legal"], "is_god": True}, "is_god"),
         ({"name": "", "roles": ["legal"]}, "name"),
@@ -96,3 +99,13 @@ def test_cli_creates_first_admin_with_a_working_token(app, client):
     me = client.get("/api/v1/me", headers={"Authorization": f"Bearer {token}"})
     assert me.status_code == 200 and me.get_json()["roles"] == [Role.ADMIN.value]
     assert me.get_json()["phone"] == "+442071838750"
+
+
+def test_a_national_number_is_stored_in_e164_and_the_document_names_the_format(client, admin):
+    payload = {"name": "N", "roles": ["wolf"], "phone": "(415) 555-2671"}
+    made = client.post("/api/v1/users", json=payload, headers=admin["headers"])
+    assert made.status_code == 201 and made.get_json()["phone"] == "+14155552671"
+    spec = client.get("/api/v1/openapi.json").get_json()["components"]["schemas"]
+    phone = spec["UserCreate"]["properties"]["phone"]
+    assert phone["format"] == "phone" and "libphonenumber" in phone["description"]
+    assert phone["pattern"] == "^\\+?[0-9 ().-]{7,25}$"

@@ -114,6 +114,36 @@ def test_malformed_batches(app, client, acme, feeder, unchanged, body, status):
     assert counts(app) == (0, 0)
 
 
+def test_a_batch_refused_only_by_the_clock_is_200(app, client, acme, feeder):
+    """Well-formed mentions outside the detector's window are listed as rejected, not a 422:
+    the request is what the document allows, the clock refuses them."""
+    now = datetime.now(UTC)
+    items = [
+        mention(1, created_at=(now - timedelta(days=9)).isoformat()),
+        mention(2, created_at=(now + timedelta(hours=1)).isoformat()),
+        mention(3, author_reach=7.0),  # a JSON integer; but from 1969: a broken rule
+    ]
+    items[2]["created_at"] = "1969-12-31T23:00:00+00:00"
+    resp = client.post(
+        "/api/v1/monitors/acme/mentions", json={"mentions": items[:2]}, headers=feeder["headers"]
+    )
+    assert resp.status_code == 200 and resp.get_json()["rejected"] == 2
+    assert_problem(
+        client.post(
+            "/api/v1/monitors/acme/mentions", json={"mentions": items}, headers=feeder["headers"]
+        ),
+        422,
+        field="mentions.2.created_at",
+    )
+    assert counts(app) == (0, 0)
+
+
+def test_an_integral_float_reach_is_an_integer(client, acme, feeder):
+    batch = {"mentions": [mention(1, author_reach=7.0)]}
+    resp = client.post("/api/v1/monitors/acme/mentions", json=batch, headers=feeder["headers"])
+    assert resp.status_code == 200 and resp.get_json()["accepted"] == 1
+
+
 def test_oversized_batch_is_413_and_counts_nothing(app, client, acme, feeder):
     items = [mention(i) for i in range(1001)]
     assert_problem(

@@ -37,11 +37,25 @@ def test_admin_creates_and_updates_a_monitor(client, admin, reviewer):
     [
         ({"key": "Acme!", "name": "x"}, "key"),
         ({"key": "acme"}, "name"),
-        ({"key": "acme", "name": "x", "detector": {"z_threshold": "high"}}, "detector"),
-        ({"key": "acme", "name": "x", "detector": {"warp_speed": 9}}, "detector"),
-        ({"key": "acme", "name": "x", "detector": {"volume_only": 1}}, "detector"),
-        ({"key": "acme", "name": "x", "lexicon": {"sick": 9}}, "lexicon"),
-        ({"key": "acme", "name": "x", "lexicon": {"two words": 1}}, "lexicon"),
+        ({"key": "acme", "name": "x", "detector": {"z_threshold": "high"}}, "detector.z_threshold"),
+        ({"key": "acme", "name": "x", "detector": {"warp_speed": 9}}, "detector.warp_speed"),
+        ({"key": "acme", "name": "x", "detector": {"volume_only": 1}}, "detector.volume_only"),
+        ({"key": "acme", "name": "x", "detector": {"min_ratio": "2"}}, "detector.min_ratio"),
+        ({"key": "acme", "name": "x", "detector": {"min_ratio": 0}}, "detector.min_ratio"),
+        # one bucket length for every monitor: the bucket store counts them all alike
+        (
+            {"key": "acme", "name": "x", "detector": {"bucket_seconds": 300}},
+            "detector.bucket_seconds",
+        ),
+        ({"key": "acme", "name": "x", "detector": {"rearm_seconds": 90}}, "detector.rearm_seconds"),
+        (
+            {"key": "acme", "name": "x", "detector": {"max_window_seconds": 241 * 60}},
+            "detector.max_window_seconds",
+        ),
+        ({"key": "acme", "name": "x", "lexicon": {"sick": 9}}, "lexicon.sick.value"),
+        ({"key": "acme", "name": "x", "lexicon": {"two words": 1}}, "lexicon.two words.key"),
+        ({"key": "acme", "name": "x", "lexicon": {f"w{i}": 1 for i in range(501)}}, "lexicon"),
+        ({"key": "acme", "name": "x", "false_pages_per_30_days": 0}, "false_pages_per_30_days"),
     ],
 )
 def test_invalid_monitor_is_422(client, admin, unchanged, payload, field):
@@ -50,6 +64,21 @@ def test_invalid_monitor_is_422(client, admin, unchanged, payload, field):
         client.post("/api/v1/monitors", json=payload, headers=admin["headers"]), 422, field=field
     )
     unchanged.check()
+
+
+def test_the_document_states_the_detector_settings_and_the_lexicon(client):
+    spec = client.get("/api/v1/openapi.json").get_json()["components"]["schemas"]
+    detector = spec["DetectorSettings"]
+    assert detector["additionalProperties"] is False and "bucket_seconds" not in detector
+    props = detector["properties"]
+    assert props["min_ratio"] == {**props["min_ratio"], "type": "number", "exclusiveMinimum": 0}
+    assert props["rearm_seconds"]["multipleOf"] == 60
+    assert props["max_window_seconds"]["maximum"] == 240 * 60
+    assert props["seasonality"]["enum"] == ["none", "daily", "daily+weekly"]
+    lexicon = spec["MonitorCreate"]["properties"]["lexicon"]
+    assert lexicon["maxProperties"] == 500 and "maxLength" not in lexicon
+    assert lexicon["propertyNames"]["pattern"] == "^[^ \\u0000]{1,40}$"
+    assert lexicon["additionalProperties"] == {"type": "number", "minimum": -4.0, "maximum": 4.0}
 
 
 def test_duplicate_key_409_and_roles(client, admin, wolf, unchanged):
@@ -130,7 +159,7 @@ def test_a_monitor_with_incidents_is_not_deleted(client, admin, unchanged, app):
     unchanged.check()
 
 
-def test_monitor_takes_an_escalation_policy_and_unknown_is_422(client, admin, unchanged):
+def test_monitor_takes_an_escalation_policy_and_unknown_is_404(client, admin, unchanged):
     made = client.post(
         "/api/v1/escalation-policies",
         json={
@@ -157,7 +186,7 @@ def test_monitor_takes_an_escalation_policy_and_unknown_is_422(client, admin, un
             json={"key": "other", "name": "O", "escalation_policy": "nope"},
             headers=admin["headers"],
         ),
-        422,
+        404,
         field="escalation_policy",
     )
     assert "nope" in body["detail"]
@@ -165,7 +194,7 @@ def test_monitor_takes_an_escalation_policy_and_unknown_is_422(client, admin, un
         client.patch(
             "/api/v1/monitors/acme", json={"escalation_policy": "nope"}, headers=admin["headers"]
         ),
-        422,
+        404,
         field="escalation_policy",
     )
     unchanged.check()

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from service.auth import service as auth
 from service.auth.models import User
 from service.auth.roles import Role
-from service.errors import Conflict, Invalid
+from service.errors import Conflict, Invalid, NotFound
 from service.extensions import db
 from service.oncall import service as oncall
 from service.oncall.models import Rotation
@@ -245,19 +245,19 @@ def test_members_must_fit_the_purpose(session, abc):
     admin = person(session, "Ada", Role.ADMIN)
     gone = person(session, "Gone", Role.WOLF, active=False)
     rot = rotation(session, [a, admin])  # admins may stand in as the Wolf
-    cases = [
-        ([a.id, lena.id], "member_ids.1", "needs one of the roles: admin, wolf"),
-        ([gone.id], "member_ids.0", "inactive"),
-        ([a.id, 999_999], "member_ids.1", "does not exist"),
-        ([a.id, admin.id, a.id], "member_ids.2", "listed twice"),
+    cases = [  # the database's state (404, 409) or the request's shape (422)
+        ([a.id, lena.id], "member_ids.1", Conflict, "needs one of the roles: admin, wolf"),
+        ([gone.id], "member_ids.0", Conflict, "inactive"),
+        ([a.id, 999_999], "member_ids.1", NotFound, "does not exist"),
+        ([a.id, admin.id, a.id], "member_ids.2", Invalid, "listed twice"),
     ]
-    for ids, field, message in cases:
-        with pytest.raises(Invalid, match=message) as err:
+    for ids, field, error, message in cases:
+        with pytest.raises(error, match=message) as err:
             oncall.set_members(session, rotation=rot, member_ids=ids)
         assert err.value.field == field
     assert rot.member_ids == [a.id, admin.id]
     legal = rotation(session, [lena], key="legal", purpose="legal")
-    with pytest.raises(Invalid, match="roles: legal"):
+    with pytest.raises(Conflict, match="roles: legal"):
         oncall.set_members(session, rotation=legal, member_ids=[lena.id, admin.id])
     anyone = rotation(session, [lena, a, admin], key="comms", purpose="other")
     assert anyone.members == [lena, a, admin]
@@ -273,15 +273,15 @@ def test_override_validation(session, abc):
     rot = rotation(session, [a])
     future = datetime.now(UTC) + DAY
     cases = [
-        (a.id, future, future, "ends_at", "after starts_at"),
-        (a.id, future, future - HOUR, "ends_at", "after starts_at"),
-        (a.id, future, future + 31 * DAY + timedelta(seconds=1), "ends_at", "31 days"),
-        (a.id, future - 3 * DAY, future - 2 * DAY, "ends_at", "past"),
-        (999_999, future, future + DAY, "user_id", "does not exist"),
-        (lena.id, future, future + DAY, "user_id", "roles"),
+        (a.id, future, future, "ends_at", Invalid, "after starts_at"),
+        (a.id, future, future - HOUR, "ends_at", Invalid, "after starts_at"),
+        (a.id, future, future + 31 * DAY + timedelta(seconds=1), "ends_at", Invalid, "31 days"),
+        (a.id, future - 3 * DAY, future - 2 * DAY, "ends_at", Conflict, "over already"),
+        (999_999, future, future + DAY, "user_id", NotFound, "does not exist"),
+        (lena.id, future, future + DAY, "user_id", Conflict, "roles"),
     ]
-    for user_id, start, end, field, message in cases:
-        with pytest.raises(Invalid, match=message) as err:
+    for user_id, start, end, field, error, message in cases:
+        with pytest.raises(error, match=message) as err:
             oncall.add_override(
                 session, rotation=rot, user_id=user_id, starts_at=start, ends_at=end
             )

@@ -44,10 +44,10 @@ def test_two_roles_and_a_checklist_from_the_playbook(client, crew, people, monke
 
     unchanged.mark()
     resp = decide(client, crew["legal"], number, sid, 1, HOLDING, checklist=["front-page"])
-    body = assert_problem(resp, 422, field="checklist", contains="no-admission")
+    body = assert_problem(resp, 409, field="checklist", contains="no-admission")
     assert body["missing"] == "no-admission"
     resp = decide(client, crew["legal"], number, sid, 1, HOLDING, checklist=["bogus"])
-    assert_problem(resp, 422, field="checklist", contains="unknown checklist item: bogus")
+    assert_problem(resp, 409, field="checklist", contains="unknown checklist item: bogus")
     unchanged.check()
 
     ticked = ["front-page", "no-admission"]
