@@ -44,8 +44,16 @@ class LevelSchema(ma.Schema):
     channel = ma.fields.String(load_default="sms", validate=validate.OneOf(CHANNELS))
 
 
+KEY = validate.Regexp(r"^[a-z0-9][a-z0-9-]{1,39}$")
+
+
 class PolicyReplaceSchema(ma.Schema):
     """An escalation policy's settings (its key is the URL's)."""
+
+    key = ma.fields.String(
+        validate=KEY,
+        metadata={"description": "optional: the URL names the policy; a different key is a 409"},
+    )
 
     name = ma.fields.String(required=True, validate=validate.Length(min=1, max=120))
     levels = ma.fields.List(
@@ -63,7 +71,7 @@ class PolicyReplaceSchema(ma.Schema):
 class PolicyCreateSchema(PolicyReplaceSchema):
     """A new escalation policy."""
 
-    key = ma.fields.String(required=True, validate=validate.Regexp(r"^[a-z0-9][a-z0-9-]{1,39}$"))
+    key = ma.fields.String(required=True, validate=KEY)
 
 
 class PolicySchema(PolicyCreateSchema):

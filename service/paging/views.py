@@ -72,11 +72,15 @@ def get_policy(key: str) -> Any:
 
 
 @blp.route("/escalation-policies/<key>", methods=["PUT"])
-@blp.roles(Role.ADMIN, errors=(404,))
+@blp.roles(Role.ADMIN, errors=(404, 409))
 @blp.arguments(schemas.PolicyReplaceSchema)
 @blp.response(200, schemas.PolicySchema)
 def replace_policy(args: dict[str, Any], key: str) -> Any:
     """Replace an escalation policy (open incidents keep the version they started with)."""
+    if args.pop("key", key) != key:
+        abort(
+            409, "the key in the body is not the URL's: a policy's key cannot change", field="key"
+        )
     with db.transaction() as session:
         policy = _policy(session, key)
         for name, value in args.items():

@@ -48,9 +48,15 @@ def test_targets_are_kept_as_given_and_replaced_by_key(client, admin):
     )
     assert replaced.status_code == 200, replaced.get_json()
     assert replaced.get_json()["key"] == "brand-a" and replaced.get_json()["name"] == "Brand A2"
-    # the URL names the policy: a key in the body is not a setting
+    # the URL names the policy: the same key in the body is fine (clients that send it back),
+    # another one is a conflict and changes nothing
     resp = client.put("/api/v1/escalation-policies/brand-a", json=POLICY, headers=admin["headers"])
-    assert_problem(resp, 422, field="key")
+    assert resp.status_code == 200 and resp.get_json()["name"] == "Brand A"
+    other = {**POLICY, "key": "brand-b", "name": "Renamed"}
+    resp = client.put("/api/v1/escalation-policies/brand-a", json=other, headers=admin["headers"])
+    assert_problem(resp, 409, field="key")
+    got = client.get("/api/v1/escalation-policies/brand-a", headers=admin["headers"]).get_json()
+    assert got["name"] == "Brand A"
     resp = client.put("/api/v1/escalation-policies/nope", json=settings, headers=admin["headers"])
     assert_problem(resp, 404)
 
@@ -60,4 +66,5 @@ def test_the_document_states_the_target_rule(client):
     target = spec["Target"]
     assert (target["minProperties"], target["maxProperties"]) == (1, 1)
     assert target["additionalProperties"] is False
-    assert "key" not in spec["PolicyReplace"]["properties"]
+    assert "required" not in spec["PolicyReplace"]["properties"]["key"]
+    assert "key" not in spec["PolicyReplace"].get("required", [])
