@@ -170,9 +170,9 @@ class _ContractPlugin(BasePlugin):
             for media in body.get("content", {}).values():
                 ref = media.get("schema", {}).get("$ref", "") if isinstance(media, dict) else ""
                 component = schemas.get(ref.rsplit("/", 1)[-1]) if ref else None
-                if component is not None and not component.get("required"):
-                    if not component.get("minProperties"):
-                        body["required"] = False
+                needs = ("required", "minProperties", "anyOf", "oneOf")
+                if component is not None and not any(component.get(k) for k in needs):
+                    body["required"] = False
 
 
 def _is_string(prop: dict[str, Any]) -> bool:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import os
 import time
+from datetime import datetime, timedelta
 from typing import Any
 
 import phonenumbers
@@ -52,6 +53,28 @@ def _phone_numbers() -> st.SearchStrategy[str]:
 
 
 schemathesis.openapi.format("phone", _phone_numbers())
+
+
+def _instant(value: Any) -> datetime | None:
+    """A generated date-time string as an aware datetime, or None if it is not one."""
+    try:
+        parsed = datetime.fromisoformat(value) if isinstance(value, str) else None
+    except ValueError:
+        return None
+    return parsed if parsed is not None and parsed.tzinfo is not None else None
+
+
+@schemathesis.hook
+def map_body(context: Any, body: Any) -> Any:
+    """An override's `ends_at` follows its `starts_at` (a rule between two fields, which JSON
+    Schema cannot state; the document says it in the field's description)."""
+    operation = context.operation
+    if operation is None or not operation.path.endswith("/overrides") or not isinstance(body, dict):
+        return body
+    start, end = _instant(body.get("starts_at")), _instant(body.get("ends_at"))
+    if start is not None and end is not None and start.year < 9999:
+        body = {**body, "ends_at": (start + timedelta(hours=1)).isoformat()}
+    return body
 
 
 def _settings(examples: int, *, shrink: bool = False) -> settings:

@@ -23,9 +23,9 @@ class IncidentCreateSchema(ma.Schema):
     wolf_id = Id(load_default=None, metadata={"description": "user to lead as the Wolf"})
 
 
-@openapi_rules(minProperties=1)
+@openapi_rules(anyOf=[{"required": [name]} for name in ("severity", "title", "description")])
 class IncidentUpdateSchema(ma.Schema):
-    """Change severity, title or description."""
+    """Change severity, title or description (at least one; a reason alone changes nothing)."""
 
     severity = ma.fields.Enum(Severity, by_value=True)
     title = ma.fields.String(validate=TITLE)

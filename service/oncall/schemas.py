@@ -8,6 +8,7 @@ from typing import Any
 import marshmallow as ma
 from marshmallow import validate
 
+from service.api import openapi_rules
 from service.db import utcnow
 from service.fields import Distinct, Id, Timestamp, Whole
 from service.oncall.models import Purpose
@@ -88,25 +89,36 @@ class RotationSchema(ma.Schema):
     updated_at = Timestamp()
 
 
+@openapi_rules(oneOf=[{"required": ["ends_at"]}, {"required": ["duration_seconds"]}])
 class OverrideCreateSchema(ma.Schema):
-    """A new override: someone on call instead of the rotation for a time box (its length, not
-    its end, is given, so it cannot end before it starts; one already over is a 409)."""
+    """A new override: someone on call instead of the rotation for a time box, given by its end
+    or by its length (exactly one of the two); one already over is a 409."""
 
     user_id = Id(
         required=True,
         metadata={"description": "an active user with a role the purpose needs (else 404/409)"},
     )
     starts_at = Timestamp(required=True)
+    ends_at = Timestamp(
+        metadata={"description": "when it ends: after starts_at and at most 31 days later"}
+    )
     duration_seconds = Whole(
-        required=True,
         validate=validate.Range(min=MIN_SHIFT_SECONDS, max=MAX_OVERRIDE_SECONDS),
         metadata={"description": "how long it lasts: a minute to 31 days", "example": 86400},
     )
     reason = ma.fields.String(load_default="", validate=validate.Length(max=500))
 
+    @ma.validates_schema
+    def _one_end(self, data: dict[str, Any], **_kwargs: Any) -> None:
+        if ("ends_at" in data) == ("duration_seconds" in data):
+            raise ma.ValidationError(
+                "give exactly one of ends_at and duration_seconds", field_name="ends_at"
+            )
+
     @ma.post_load
     def _ends(self, data: dict[str, Any], **_kwargs: Any) -> dict[str, Any]:
-        data["ends_at"] = data["starts_at"] + timedelta(seconds=data.pop("duration_seconds"))
+        if "duration_seconds" in data:
+            data["ends_at"] = data["starts_at"] + timedelta(seconds=data.pop("duration_seconds"))
         return data
 
 

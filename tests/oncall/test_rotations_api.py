@@ -232,7 +232,8 @@ def test_the_document_states_the_rotation_rules(client):
     spec = client.get("/api/v1/openapi.json").get_json()["components"]["schemas"]
     assert spec["RotationCreate"]["properties"]["member_ids"]["uniqueItems"] is True
     override = spec["OverrideCreate"]
-    assert "ends_at" not in override["properties"]
+    assert override["oneOf"] == [{"required": ["ends_at"]}, {"required": ["duration_seconds"]}]
+    assert "after starts_at" in override["properties"]["ends_at"]["description"]
     assert override["properties"]["duration_seconds"]["maximum"] == 31 * 86400
 
 
@@ -272,7 +273,8 @@ def test_invalid_overrides_are_refused(client, admin, crew, wolves, clock, uncha
         ({"duration_seconds": -3600}, 422, "duration_seconds"),
         ({"duration_seconds": 31 * 86400 + 1}, 422, "duration_seconds"),
         ({"duration_seconds": "3600"}, 422, "duration_seconds"),
-        ({"ends_at": iso(t + DAY)}, 422, "ends_at"),  # the length is given, not the end
+        ({"ends_at": iso(t + DAY)}, 422, "ends_at"),  # its end or its length, not both
+        ({"duration_seconds": None, "ends_at": iso(t)}, 422, "duration_seconds"),
         ({"user_id": None}, 422, "user_id"),
         ({"starts_at": "tomorrow"}, 422, "starts_at"),
         ({"reason": "x" * 501}, 422, "reason"),
@@ -295,6 +297,29 @@ def test_invalid_overrides_are_refused(client, admin, crew, wolves, clock, uncha
     )
     assert made.status_code == 201, made.get_json()
     assert made.get_json()["ends_at"] == iso(t + 31 * DAY)
+
+
+def test_an_override_may_be_given_by_its_end(client, admin, crew, wolves, clock, unchanged):
+    t = clock.now + HOUR
+    base = {"user_id": crew["w2"]["id"], "starts_at": iso(t)}
+    unchanged.mark()
+    for end in [t, t - HOUR, t + 31 * DAY + HOUR]:  # not after its start; longer than 31 days
+        resp = client.post(
+            "/api/v1/rotations/wolves/overrides",
+            json={**base, "ends_at": iso(end)},
+            headers=admin["headers"],
+        )
+        assert_problem(resp, 422, field="ends_at")
+    resp = client.post("/api/v1/rotations/wolves/overrides", json=base, headers=admin["headers"])
+    assert_problem(resp, 422, field="ends_at")  # neither its end nor its length
+    unchanged.check()
+    made = client.post(
+        "/api/v1/rotations/wolves/overrides",
+        json={**base, "ends_at": iso(t + 8 * HOUR)},
+        headers=admin["headers"],
+    )
+    assert made.status_code == 201, made.get_json()
+    assert (made.get_json()["starts_at"], made.get_json()["ends_at"]) == (iso(t), iso(t + 8 * HOUR))
 
 
 def test_windows_are_bounded_and_may_be_empty(client, admin, reviewer, wolf, wolves, clock):
