@@ -38,6 +38,8 @@ class Report:
     errors: list[dict[str, Any]] = field(default_factory=list)
     #: whether this batch set the monitor's evaluation-pending flag (so must queue one)
     evaluation_due: bool = False
+    #: when the oldest mention this batch added was posted (None if it added none)
+    oldest_accepted: datetime | None = None
 
     def count(self, status: str) -> int:
         """How many items ended with this status."""
@@ -231,4 +233,6 @@ def ingest(
     )
     for index, new in zip(positions, flags, strict=True):
         report.statuses[index] = "accepted" if new else "duplicate"
+    added = [item.created_at for item, new in zip(scored, flags, strict=True) if new]
+    report.oldest_accepted = min(added, default=None)
     return report

@@ -20,7 +20,7 @@ from service.detection.ingest import Limits, Report, ingest
 from service.detection.language import sentiment_note
 from service.detection.models import Signal
 from service.detection.schedule import Detect, Recheck
-from service.detection.state import ModelStore
+from service.detection.state import ModelStore, mark_stale
 from service.extensions import redis
 from service.incidents import service as incidents
 from service.incidents.models import OPEN_STATUSES, Incident, Severity, Status
@@ -38,6 +38,9 @@ COOLDOWN = timedelta(minutes=30)
 #: a signal on an open incident is recorded when it is this much bigger than the last one
 GROWTH_TO_RECORD = 1.5
 HORIZON = timedelta(days=8)
+#: mentions older than this are history sent late (a backfill), not delivery delay: the state
+#: already learnt their buckets as they were, so it is rebuilt from the buckets
+LATE_HISTORY = timedelta(minutes=5)
 #: an evaluation is queued at most once per monitor while one waits; if its job dies before
 #: running, the next batch after this many seconds queues another
 PENDING_TTL_SECONDS = 10
@@ -106,6 +109,9 @@ def ingest_batch(app: Flask, *, monitor: Monitor, items: Sequence[Any], now: dat
         duplicate=report.count("duplicate"),
         rejected=report.count("rejected"),
     )
+    oldest = report.oldest_accepted
+    if oldest is not None and oldest < now - LATE_HISTORY:
+        mark_stale(redis.client, monitor.id)  # a backfill: the state learnt these as silence
     if report.evaluation_due:  # the pending flag was set in the same Redis call as the counts
         enqueue_now(Detect(monitor.id))
     if report.count("accepted"):

@@ -22,6 +22,10 @@ log = logging.getLogger(__name__)
 
 #: the state outlives the buckets it summarises by a day (then a rebuild finds none)
 STATE_TTL_SECONDS = int(engine.REBUILD_SECONDS) + 86_400
+#: rebuilds asked for by late history, per monitor per window (a backfill is a few batches;
+#: a tool that keeps sending hours-late stragglers must not cost a rebuild per batch)
+LATE_REBUILDS = 10
+LATE_REBUILDS_WINDOW_SECONDS = 600
 
 
 @dataclass(frozen=True)
@@ -49,6 +53,17 @@ def state_key(monitor_id: int) -> str:
     return f"fb:detect-state:{monitor_id}"
 
 
+def stale_key(monitor_id: int) -> str:
+    """The Redis flag saying history arrived late (a backfill) for buckets the state had
+    already folded in, as they were then: the state must be rebuilt from the buckets."""
+    return f"fb:detect-stale:{monitor_id}"
+
+
+def mark_stale(redis: Redis, monitor_id: int) -> None:
+    """Ask the next evaluation to rebuild the monitor's state from its buckets."""
+    redis.set(stale_key(monitor_id), 1, ex=STATE_TTL_SECONDS)
+
+
 def aggregate(bucket: Bucket) -> engine.BucketAgg:
     """A stored bucket as the detector's aggregate."""
     return engine.BucketAgg(
@@ -71,14 +86,37 @@ class ModelStore:
     def load(
         self, monitor_id: int, config: engine.DetectorConfig, now: datetime
     ) -> tuple[engine.MonitorModel, bool]:
-        """The saved state, or one rebuilt from the stored buckets; (model, rebuilt)."""
+        """The saved state, or one rebuilt from the stored buckets; (model, rebuilt).
+
+        A state is also rebuilt when history older than its sliding windows arrived after it
+        folded those buckets in (they were empty then, and it learnt them as silence), within
+        a budget of rebuilds per monitor.
+        """
         raw = self.redis.get(state_key(monitor_id))
+        if raw is None:
+            self.redis.delete(stale_key(monitor_id))  # a rebuild reads all the history there is
+        elif self._late_history(monitor_id):
+            log.info("rebuilding the detector state of monitor %s: late history", monitor_id)
+            raw = None
         if raw is not None:
             try:
                 return engine.MonitorModel.from_dict(json.loads(raw), config), False
             except (ValueError, KeyError, TypeError) as exc:
                 log.info("rebuilding the detector state of monitor %s: %s", monitor_id, exc)
         return self.rebuild(monitor_id, config, now), True
+
+    def _late_history(self, monitor_id: int) -> bool:
+        """Whether late history asks for a rebuild now (and the budget allows one)."""
+        if not self.redis.exists(stale_key(monitor_id)):
+            return False
+        budget = f"fb:detect-late-rebuilds:{monitor_id}"
+        pipe = self.redis.pipeline(transaction=False)
+        pipe.incr(budget)
+        pipe.expire(budget, LATE_REBUILDS_WINDOW_SECONDS, nx=True)
+        used, _ = pipe.execute()
+        if int(used) > LATE_REBUILDS:
+            return False  # the flag stays: a rebuild once the window has passed
+        return bool(self.redis.delete(stale_key(monitor_id)))
 
     def rebuild(
         self, monitor_id: int, config: engine.DetectorConfig, now: datetime

@@ -3,6 +3,7 @@ pushed at once, the periodic sweep, and a state that costs the same whatever the
 
 from __future__ import annotations
 
+import json
 import random
 import time
 from datetime import UTC, datetime, timedelta
@@ -15,7 +16,7 @@ from service.auth.roles import Role
 from service.db import utcnow
 from service.detection import service as detection
 from service.detection.buckets import BucketStore
-from service.detection.state import state_key
+from service.detection.state import stale_key, state_key
 from service.extensions import db, redis
 from service.queues import ALL_QUEUES
 from service.reconcile import sweep
@@ -169,6 +170,27 @@ def test_the_sweep_evaluates_a_monitor_that_received_nothing_since(
         assert sweep(now=clock.now)["monitors"] == 1
     run_jobs()
     assert len(client.get("/api/v1/incidents", headers=reviewer["headers"]).get_json()) == 1
+
+
+def test_a_backfill_in_batches_is_learnt_as_history_not_as_silence(
+    acme, client, clock, run_jobs, app
+):
+    # a listening tool connected to a new monitor sends the last hours oldest first, a batch at
+    # a time, and each batch is evaluated: the first evaluation folds the later hours in while
+    # their buckets are still empty; the later batches must not leave them learnt as silence
+    rng = random.Random(12)
+    start = clock.now
+    history = []
+    for m in range(6 * 60, 0, -1):
+        history += mentions(rng, start - timedelta(minutes=m), 60, 12, ORDINARY)
+    for i in range(0, len(history), 1000):
+        post(client, acme, history[i : i + 1000])
+        run_jobs()
+    with app.app_context():
+        state = json.loads(redis.client.get(state_key(1)))
+        hour = start.hour if start.minute else (start.hour - 1) % 24
+        assert state["level"] * state["daily"][hour] == pytest.approx(12.0, rel=0.3)
+        assert not redis.client.exists(stale_key(1))
 
 
 def test_an_evaluation_reads_the_same_few_buckets_whatever_the_history(
