@@ -134,7 +134,7 @@ REACTIONS: Mapping[type, Sequence[Reaction]] = {
 #: where each job request runs: its queue and its entry point
 JOB_ROUTES: Mapping[type[JobRequest], Route] = {
     Detect: Route(QueueName.DETECT, detection_jobs.detect),
-    Recheck: Route(QueueName.DEFAULT, detection_jobs.detect),
+    Recheck: Route(QueueName.DEFAULT, detection_jobs.recheck),
     Deliver: Route(QueueName.SMS, paging_jobs.deliver),
     PlaceCall: Route(QueueName.SMS, paging_jobs.call_page),
     Escalate: Route(QueueName.ESCALATIONS, paging_jobs.escalate),

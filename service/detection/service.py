@@ -133,7 +133,9 @@ def _evaluate_at_close(monitor_id: int, now: datetime) -> None:
         jitter = monitor_id % CLOSE_SPREAD_SECONDS
         delay = bucket + b + CLOSE_DELAY_SECONDS + jitter - now.timestamp()
         enqueue_now(
-            Recheck(monitor_id), job_id=f"detect-{monitor_id}-{bucket}", delay_seconds=delay
+            Recheck(monitor_id, closed_at=bucket + b),
+            job_id=f"detect-{monitor_id}-{bucket}",
+            delay_seconds=delay,
         )
 
 

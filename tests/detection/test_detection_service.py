@@ -252,3 +252,18 @@ def test_a_surge_pushed_at_once_then_silence_opens_within_five_seconds(
     )
     assert time.monotonic() - pushed <= 5.0
     assert len(opened) == 1
+
+
+def test_a_minutes_recheck_is_skipped_when_an_evaluation_already_judged_it(app, monkeypatch):
+    from service.detection import jobs
+
+    ran: list[int] = []
+    monkeypatch.setattr(jobs, "detect", lambda monitor_id: ran.append(monitor_id))
+    with app.app_context():
+        redis.client.zadd(detection.EVALUATED_KEY, {"7": 1_000.0})
+        assert jobs.recheck(7, closed_at=999.0) is None  # evaluated after the close: judged
+        assert ran == []
+        jobs.recheck(7, closed_at=1_001.0)  # the close came after: evaluate
+        jobs.recheck(8, closed_at=999.0)  # never evaluated
+        jobs.recheck(7)  # the sweep's rechecks always evaluate
+        assert ran == [7, 8, 7]
