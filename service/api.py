@@ -175,6 +175,28 @@ class _ContractPlugin(BasePlugin):
                     body["required"] = False
 
 
+#: the component any JSON value a request may carry is (no NUL in a string or a key, at any depth)
+JSON_VALUE = "JsonValue"
+JSON_VALUE_REF = {"$ref": f"#/components/schemas/{JSON_VALUE}"}
+
+
+def _json_value() -> dict[str, Any]:
+    """Any JSON value without NUL characters (the request guard refuses them everywhere)."""
+    return {
+        "description": "any JSON value; no string or key holds a NUL character",
+        "anyOf": [
+            {"type": "string", "pattern": TEXT},
+            {"type": ["number", "boolean", "null"]},
+            {"type": "array", "items": JSON_VALUE_REF},
+            {
+                "type": "object",
+                "propertyNames": {"pattern": TEXT},
+                "additionalProperties": JSON_VALUE_REF,
+            },
+        ],
+    }
+
+
 def _is_string(prop: dict[str, Any]) -> bool:
     kind = prop.get("type")
     return kind == "string" or (isinstance(kind, list) and "string" in kind)
@@ -282,6 +304,7 @@ class Api(flask_smorest.Api):
         self.spec.components.security_scheme(
             "bearerAuth", {"type": "http", "scheme": "bearer", "description": "API token"}
         )
+        self.spec.components.schema(JSON_VALUE, _json_value())
         app.register_error_handler(Exception, self._handle_unexpected)
         app.after_request(_api_headers)
 

@@ -17,9 +17,6 @@ MAX_BATCH = 1000
 MAX_TEXT = 1000
 MAX_REACH = 10_000_000_000
 SOURCE = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,31}$")
-FIELDS = frozenset(
-    {"source", "source_id", "text", "author", "author_reach", "url", "created_at", "sentiment"}
-)
 
 
 @dataclass(frozen=True)
@@ -151,7 +148,7 @@ def validate_item(raw: Any, *, now: datetime, limits: Limits) -> tuple[dict | No
     """Check one mention; returns the clean fields or a list of (field, reason)."""
     if not isinstance(raw, dict):
         return None, [("", "each mention must be a JSON object")]
-    errors: list[tuple[str, str]] = [(k, "unknown field") for k in raw if k not in FIELDS]
+    errors: list[tuple[str, str]] = []  # other fields (a tool's own) are ignored
     values: dict[str, Any] = {name: raw.get(name) for name in CHECKS}
     if values["author_reach"] is None:
         values["author_reach"] = 0

@@ -5,12 +5,18 @@ from __future__ import annotations
 import marshmallow as ma
 from marshmallow import validate
 
+from service.api import JSON_VALUE_REF, openapi_rules
 from service.detection.ingest import MAX_BATCH, MAX_REACH, MAX_TEXT
-from service.fields import NOT_BLANK, Link, Number, Timestamp, Whole
+from service.fields import NOT_BLANK, TEXT, Link, Number, Timestamp, Whole
 
 
+@openapi_rules(propertyNames={"pattern": TEXT}, additionalProperties=JSON_VALUE_REF)
 class MentionSchema(ma.Schema):
-    """One brand mention from a listening tool (documentation and reference validator)."""
+    """One brand mention from a listening tool (documentation and reference validator); other
+    fields a tool or an export carries (its own ids, language, metrics) are ignored."""
+
+    class Meta:
+        unknown = ma.EXCLUDE
 
     source = ma.fields.String(
         required=True,

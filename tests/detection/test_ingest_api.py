@@ -84,16 +84,17 @@ def test_bad_items_rejected_with_index_field_reason_good_ones_kept(app, client, 
         "/api/v1/monitors/acme/mentions", json={"mentions": items}, headers=feeder["headers"]
     ).get_json()
     assert body["statuses"][0] == "accepted" and body["statuses"][10] == "duplicate"
-    assert body["accepted"] == 1 and body["duplicates"] == 1 and body["rejected"] == 10
+    assert body["statuses"][7] == "accepted"  # a tool's own extra field is ignored
+    assert body["accepted"] == 2 and body["duplicates"] == 1 and body["rejected"] == 9
     reasons = {(e["index"], e["field"]): e["reason"] for e in body["errors"]}
     assert "horizon" in reasons[(1, "created_at")]
     assert "future" in reasons[(2, "created_at")]
     assert "UTC offset" in reasons[(3, "created_at")]
     assert "1000" in reasons[(4, "text")]
     assert (5, "sentiment") in reasons and (6, "author_reach") in reasons
-    assert reasons[(7, "colour")] == "unknown field"
+    assert not any(index == 7 for index, _ in reasons)
     assert (8, "url") in reasons and (9, "") in reasons and (11, "source_id") in reasons
-    assert counts(app) == (1, 1)
+    assert counts(app) == (2, 2)
 
 
 @pytest.mark.parametrize(
@@ -253,3 +254,17 @@ def test_one_mention_with_an_impossible_time_is_rejected_alone(client, acme, fee
     assert [(e["index"], e["field"]) for e in body["errors"]] == [(1, "created_at")]
     again = client.post("/api/v1/monitors/acme/mentions", json=batch, headers=feeder["headers"])
     assert again.get_json()["duplicates"] == 2  # a retry counts the good ones once
+
+
+def test_a_tools_own_fields_are_ignored_not_a_reason_to_drop_the_mention(app, client, acme, feeder):
+    # what an export from a listening product carries besides ours: its ids, language, metrics
+    extra = {"id": 991, "lang": "en", "metrics": {"likes": 3, "tags": ["kettle"]}, "nps": None}
+    body = client.post(
+        "/api/v1/monitors/acme/mentions",
+        json={"mentions": [{**mention(0), **extra}, {**mention(1), "platform_score": 0.4}]},
+        headers=feeder["headers"],
+    ).get_json()
+    assert body["accepted"] == 2 and body["errors"] == []
+    assert counts(app) == (2, 2)
+    spec = client.get("/api/v1/openapi.json").get_json()["components"]["schemas"]
+    assert spec["Mention"]["additionalProperties"] == {"$ref": "#/components/schemas/JsonValue"}
