@@ -92,10 +92,14 @@ class ModelStore:
         folded those buckets in (they were empty then, and it learnt them as silence), within
         a budget of rebuilds per monitor.
         """
-        raw = self.redis.get(state_key(monitor_id))
+        pipe = self.redis.pipeline(transaction=False)
+        pipe.get(state_key(monitor_id))
+        pipe.exists(stale_key(monitor_id))
+        raw, stale = pipe.execute()  # one round trip on every evaluation
         if raw is None:
-            self.redis.delete(stale_key(monitor_id))  # a rebuild reads all the history there is
-        elif self._late_history(monitor_id):
+            if stale:  # a rebuild reads all the history there is
+                self.redis.delete(stale_key(monitor_id))
+        elif stale and self._late_history(monitor_id):
             log.info("rebuilding the detector state of monitor %s: late history", monitor_id)
             raw = None
         if raw is not None:
@@ -106,9 +110,7 @@ class ModelStore:
         return self.rebuild(monitor_id, config, now), True
 
     def _late_history(self, monitor_id: int) -> bool:
-        """Whether late history asks for a rebuild now (and the budget allows one)."""
-        if not self.redis.exists(stale_key(monitor_id)):
-            return False
+        """Whether the late-history flag may be honoured now (the budget allows a rebuild)."""
         budget = f"fb:detect-late-rebuilds:{monitor_id}"
         pipe = self.redis.pipeline(transaction=False)
         pipe.incr(budget)

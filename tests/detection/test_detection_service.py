@@ -267,3 +267,23 @@ def test_a_minutes_recheck_is_skipped_when_an_evaluation_already_judged_it(app, 
         jobs.recheck(8, closed_at=999.0)  # never evaluated
         jobs.recheck(7)  # the sweep's rechecks always evaluate
         assert ran == [7, 8, 7]
+
+
+def test_late_history_rebuilds_stay_within_their_budget(app, monkeypatch):
+    from service.detection import state as states
+
+    with app.app_context():
+        store = detection.models()
+        config = detection.engine.DetectorConfig()
+        now = utcnow()
+        model, rebuilt = store.load(3, config, now)
+        assert rebuilt  # no state yet
+        store.save(3, model)
+        states.mark_stale(redis.client, 3)
+        assert store.load(3, config, now)[1]  # late history: rebuilt, the flag consumed
+        assert not redis.client.exists(stale_key(3))
+        assert not store.load(3, config, now)[1]  # no flag: the saved state
+        monkeypatch.setattr(states, "LATE_REBUILDS", 1)
+        states.mark_stale(redis.client, 3)
+        assert not store.load(3, config, now)[1]  # budget spent: the saved state ...
+        assert redis.client.exists(stale_key(3))  # ... and the flag waits for the window
