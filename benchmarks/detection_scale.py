@@ -2,6 +2,10 @@
 (gunicorn + RQ workers, PostgreSQL, Redis). Targets: evaluation queue wait p99 <= 2 s and
 signal latency p99 <= 1 s while the load runs; reports evaluations per second per core.
 
+A monitor's queue wait is from being asked for (new mentions; its minute's close plus the
+settling delay; the sweep) to being claimed by a drain, read from the service's own wait
+histogram (``fb:metrics:detect-waits``; quantiles interpolated within its buckets).
+
 Every monitor first gets 3 hours of history (so its detector is past warm-up and keeps a
 state). During the load, one of forty quiet monitors (each once) gets a negative spike every
 few seconds; the signal latency is from that ingest call returning to its incident being open.
@@ -35,6 +39,7 @@ TEXTS = [
     "Anyone tried the Acme kettle?",
     "Acme support was slow today",
 ]
+QUEUES = ("sms", "escalations", "incidents", "detect", "default")
 HOT = 40  # quiet monitors, one spike each during the load
 
 
@@ -135,7 +140,12 @@ def prepare(stack: Stack, keys: list[str]) -> None:
         list(pool.map(backfill, keys))
     queue = Queue("detect", connection=Redis.from_url(stack.env["FIREBREAK_REDIS_URL"]))
     deadline = time.monotonic() + 300
-    while queue.count and time.monotonic() < deadline:
+    keys = ("fb:detect-due", "fb:detect-claimed", "fb:detect-closing")
+
+    def busy() -> bool:  # jobs queued, or monitors due, being evaluated or waiting for a close
+        return bool(queue.count or any(queue.connection.zcard(k) for k in keys))
+
+    while busy() and time.monotonic() < deadline:
         time.sleep(0.5)
 
 
@@ -164,18 +174,45 @@ def spike_latency(stack: Stack, engine: Any, key: str, rng: random.Random) -> fl
     return None
 
 
-def queue_waits(stack: Stack, since: datetime, name: str) -> list[float]:
-    """Seconds each evaluation finished since `since` waited in the queue `name`."""
+def wait_histogram(stack: Stack) -> dict[str, float]:
+    """The evaluations' seconds-waited histogram so far (cumulative counts by upper bound)."""
+    redis = Redis.from_url(stack.env["FIREBREAK_REDIS_URL"])
+    raw = redis.hgetall("fb:metrics:detect-waits")
+    return {k.decode(): float(v) for k, v in raw.items()}
+
+
+def histogram_quantile(before: dict[str, float], after: dict[str, float], q: float) -> float | None:
+    """The q-quantile of the waits between two snapshots, interpolated within its bucket (as
+    Prometheus's histogram_quantile does); None without evaluations."""
+    total = after.get("count", 0.0) - before.get("count", 0.0)
+    if total <= 0:
+        return None
+    bounds = sorted(float(k) for k in after if k not in ("count", "sum", "+Inf"))
+    rank, lower, below = q * total, 0.0, 0.0
+    for bound in bounds:
+        key = repr(bound)
+        n = after.get(key, 0.0) - before.get(key, 0.0)
+        if n >= rank:
+            inside = n - below
+            return lower + (bound - lower) * ((rank - below) / inside if inside else 1.0)
+        lower, below = bound, n
+    return float("inf")
+
+
+def job_times(stack: Stack, since: datetime, name: str) -> tuple[list[float], list[float]]:
+    """Seconds each job finished since `since` waited in the queue `name`, and ran."""
     redis = Redis.from_url(stack.env["FIREBREAK_REDIS_URL"])
     queue = Queue(name, connection=redis, serializer=JSONSerializer)
     ids = FinishedJobRegistry(queue=queue).get_job_ids()
-    waits = []
+    waits, runs = [], []
     for job in Job.fetch_many(ids, connection=redis, serializer=JSONSerializer):
         if job is None or job.enqueued_at is None or job.started_at is None:
             continue
         if job.enqueued_at.replace(tzinfo=UTC) >= since:
             waits.append((job.started_at - job.enqueued_at).total_seconds())
-    return waits
+            if job.ended_at is not None:
+                runs.append((job.ended_at - job.started_at).total_seconds())
+    return waits, runs
 
 
 def ms(values: list[float], q: float) -> float | None:
@@ -197,6 +234,7 @@ def main() -> None:
         keys = [f"m{i}" for i in range(args.monitors)]
         prepare(stack, keys)
         started = datetime.now(UTC)
+        hist_before = wait_histogram(stack)
         worker_pids = [p.pid for p in stack.procs[1:]]
         cpu_before = {pid: cpu_seconds(pid) for pid in worker_pids}
         load = Load(stack, keys[HOT:], args.period, args.client_threads)
@@ -213,10 +251,17 @@ def main() -> None:
         runner.join()
         elapsed = (datetime.now(UTC) - started).total_seconds()
         worker_cpu = sum(cpu_seconds(pid) - cpu_before[pid] for pid in worker_pids)
-        urgent = queue_waits(stack, started, "detect")  # after new mentions
-        routine = queue_waits(stack, started, "default")  # after a minute closes
-        waits = urgent + routine
+        hist_after = wait_histogram(stack)
+        jobs = {name: job_times(stack, started, name) for name in QUEUES}
+        drains = jobs["detect"][0]
         engine.dispose()
+    evaluations = hist_after.get("count", 0.0) - hist_before.get("count", 0.0)
+    waited = hist_after.get("sum", 0.0) - hist_before.get("sum", 0.0)
+
+    def quantile_ms(q: float) -> float | None:
+        value = histogram_quantile(hist_before, hist_after, q)
+        return None if value is None else round(value * 1000, 1)
+
     print(
         json.dumps(
             {
@@ -226,16 +271,21 @@ def main() -> None:
                 "batches_sent": load.sent,
                 "batch_errors": load.errors,
                 "batches_per_s": round(load.sent / elapsed, 1),
-                "evaluations": len(waits),
-                "evaluations_per_s": round(len(waits) / elapsed, 1),
-                "queue_wait_p50_ms": ms(waits, 0.5),
-                "queue_wait_p99_ms": ms(waits, 0.99),
-                "urgent_evaluations": len(urgent),
-                "urgent_wait_p99_ms": ms(urgent, 0.99),
-                "routine_evaluations": len(routine),
-                "routine_wait_p99_ms": ms(routine, 0.99),
+                "evaluations": int(evaluations),
+                "evaluations_per_s": round(evaluations / elapsed, 1),
+                "queue_wait_mean_ms": round(waited / evaluations * 1000, 1)
+                if evaluations
+                else None,
+                "queue_wait_p50_ms": quantile_ms(0.5),
+                "queue_wait_p99_ms": quantile_ms(0.99),
+                "drain_jobs": len(drains),
+                "drain_job_wait_p99_ms": ms(drains, 0.99),
+                "jobs": {
+                    name: {"count": len(w), "wait_p99_ms": ms(w, 0.99), "run_p99_ms": ms(r, 0.99)}
+                    for name, (w, r) in jobs.items()
+                },
                 "worker_cpu_s": round(worker_cpu, 1),
-                "evaluations_per_cpu_s": round(len(waits) / worker_cpu, 1) if worker_cpu else None,
+                "evaluations_per_cpu_s": round(evaluations / worker_cpu, 1) if worker_cpu else None,
                 "spikes": len(latencies),
                 "signal_latency_p50_ms": ms(latencies, 0.5),
                 "signal_latency_p99_ms": ms(latencies, 0.99),

@@ -13,12 +13,13 @@ from typing import Any
 
 from flask import Blueprint, Response, current_app
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
-from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily
 from rq.registry import FailedJobRegistry, ScheduledJobRegistry
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from service.db import utcnow
+from service.detection import due
 from service.detection.models import Signal
 from service.detection.service import MENTIONS_KEY
 from service.extensions import db, redis
@@ -113,7 +114,37 @@ class FirebreakCollector:
             replies.add_metric([command], n)
         yield replies
 
+        yield from self._detection(now)
         yield from self._queues()
+
+    def _detection(self, now: Any) -> Iterator[Any]:
+        """How long monitors waited for an evaluation, and how many wait now."""
+        raw = {
+            (k.decode() if isinstance(k, bytes) else str(k)): float(v)
+            for k, v in redis.client.hgetall(due.WAITS_KEY).items()
+        }
+        buckets = [(repr(bound), raw.get(repr(bound), 0.0)) for bound in due.WAIT_BUCKETS]
+        buckets.append(("+Inf", raw.get("count", 0.0)))
+        yield HistogramMetricFamily(
+            "firebreak_detection_wait_seconds",
+            "Seconds a monitor waited between being due (new mentions, its minute's close, the "
+            "sweep) and its evaluation",
+            buckets=buckets,
+            sum_value=raw.get("sum", 0.0),
+        )
+        waiting, oldest = due.backlog(redis.client, now=now)
+        depth = GaugeMetricFamily(
+            "firebreak_detection_due_monitors",
+            "Monitors due for an evaluation or being evaluated",
+        )
+        depth.add_metric([], waiting)
+        yield depth
+        age = GaugeMetricFamily(
+            "firebreak_detection_oldest_due_seconds",
+            "How long the longest-waiting due monitor has waited (0 if none): alert on this",
+        )
+        age.add_metric([], oldest)
+        yield age
 
     def _queues(self) -> Iterator[Any]:
         """Queue depth, scheduled and failed jobs per RQ queue."""

@@ -14,7 +14,7 @@ from typing import Any
 from service.bus import Reaction
 from service.db import utcnow
 from service.detection import jobs as detection_jobs
-from service.detection.schedule import Detect, Recheck
+from service.detection.schedule import Drain
 from service.incidents.hooks import (
     IncidentAcknowledged,
     IncidentClosed,
@@ -133,8 +133,7 @@ REACTIONS: Mapping[type, Sequence[Reaction]] = {
 
 #: where each job request runs: its queue and its entry point
 JOB_ROUTES: Mapping[type[JobRequest], Route] = {
-    Detect: Route(QueueName.DETECT, detection_jobs.detect),
-    Recheck: Route(QueueName.DEFAULT, detection_jobs.recheck),
+    Drain: Route(QueueName.DETECT, detection_jobs.drain),
     Deliver: Route(QueueName.SMS, paging_jobs.deliver),
     PlaceCall: Route(QueueName.SMS, paging_jobs.call_page),
     Escalate: Route(QueueName.ESCALATIONS, paging_jobs.escalate),

@@ -191,15 +191,34 @@ def tempdir() -> str:
     return tempfile.mkdtemp(prefix="firebreak-test-")
 
 
+@pytest.fixture(autouse=True)
+def _drains_do_not_linger(monkeypatch: pytest.MonkeyPatch) -> None:
+    """In-process drains stop as soon as no monitor is due (a deployed drain waits a moment
+    for more); worker processes keep the deployed behaviour."""
+    from service.detection import service as detection
+
+    monkeypatch.setattr(detection, "DRAIN_LINGER_SECONDS", 0.0)
+
+
 @pytest.fixture
 def run_jobs(app: Flask):
     """Run every queued RQ job through a real (in-process) worker until the queues are empty."""
     from workers.runtime import make_worker
 
     def run() -> int:
+        """Run until the queues are empty; how many jobs succeeded."""
         worker = make_worker(app, simple=True)
+        succeeded = 0
+        handle = worker.handle_job_success
+
+        def counting(*args: Any, **kwargs: Any) -> Any:
+            nonlocal succeeded
+            succeeded += 1
+            return handle(*args, **kwargs)
+
+        worker.handle_job_success = counting  # type: ignore[method-assign]
         worker.work(burst=True, logging_level="WARNING")
-        return worker.successful_job_count
+        return succeeded
 
     return run
 

@@ -64,3 +64,22 @@ def test_oldest_due_escalation_is_what_an_operator_alerts_on(app, client, wolf):
             esc.status, esc.next_at = "active", datetime.now(UTC) - timedelta(seconds=90)
     age = scrape(client)[("firebreak_oldest_due_escalation_seconds", ())]
     assert 90 <= age < 120
+
+
+def test_detection_waits_and_the_due_backlog_are_exported(app, client, admin, people, run_jobs):
+    feeder = people.make(Role.INGEST, name="Listening tool")
+    client.post("/api/v1/monitors", json={"key": "acme", "name": "Acme"}, headers=admin["headers"])
+    now = datetime.now(UTC).isoformat()
+    batch = [{"source": "x", "source_id": "1", "text": "Acme kettle", "created_at": now}]
+    client.post(
+        "/api/v1/monitors/acme/mentions", json={"mentions": batch}, headers=feeder["headers"]
+    )
+    m = scrape(client)
+    assert m[("firebreak_detection_due_monitors", ())] == 1  # waits for its drain
+    assert m[("firebreak_detection_wait_seconds_count", ())] == 0
+    run_jobs()
+    m = scrape(client)
+    assert m[("firebreak_detection_due_monitors", ())] == 0
+    assert m[("firebreak_detection_oldest_due_seconds", ())] == 0
+    assert m[("firebreak_detection_wait_seconds_count", ())] == 1
+    assert m[("firebreak_detection_wait_seconds_bucket", (("le", "+Inf"),))] == 1

@@ -17,7 +17,6 @@ from redis import Redis
 #: Atomic, so a mention is either seen-and-counted or neither, however often a batch is retried.
 _RECORD = r"""
 local prefix, ttl, keep = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3])
-local pending, pending_ttl = ARGV[5], tonumber(ARGV[6])
 local out, agg, order, hours = {}, {}, {}, {}
 local fresh = 0
 local first = tonumber(redis.call('GET', prefix .. ':first') or '-1')
@@ -85,12 +84,21 @@ for _, bucket in ipairs(order) do
     redis.call('SET', prefix .. ':first', bucket)
   end
 end
--- the evaluation request rides along: the last element says whether one must be queued
-local queue = 0
-if fresh > 0 and pending and pending ~= '' then
-  if redis.call('SET', pending, 1, 'NX', 'EX', pending_ttl) then queue = 1 end
+-- the evaluation request rides along (service.detection.due): the monitor waits in the due
+-- set, its minute in the closing set; the last two elements say whether a drain must be queued
+-- now and whether one must be scheduled for the minute's close
+local queue, wake = 0, 0
+if fresh > 0 and ARGV[5] then
+  local due, closing, active, flag, flag_ttl = ARGV[5], ARGV[6], ARGV[7], ARGV[8], ARGV[9]
+  local wk, wk_ttl, member, now, closes = ARGV[10], ARGV[11], ARGV[12], ARGV[13], ARGV[14]
+  redis.call('ZADD', due, 'NX', now, member)
+  redis.call('ZADD', closing, 'GT', closes, member)
+  redis.call('ZADD', active, now, member)
+  if redis.call('SET', flag, 1, 'NX', 'EX', flag_ttl) then queue = 1 end
+  if redis.call('SET', wk, 1, 'NX', 'EX', wk_ttl) then wake = 1 end
 end
 out[n + 1] = queue
+out[n + 2] = wake
 return out
 """
 
@@ -176,19 +184,15 @@ class BucketStore:
 
     def record(self, monitor_id: int, mentions: Sequence[Scored]) -> list[bool]:
         """Count the mentions not seen before; True where one was new."""
-        return self.record_and_flag(monitor_id, mentions)[0]
+        return self.record_and_ask(monitor_id, mentions)[0]
 
-    def record_and_flag(
-        self,
-        monitor_id: int,
-        mentions: Sequence[Scored],
-        *,
-        pending_key: str = "",
-        pending_ttl: int = 10,
-    ) -> tuple[list[bool], bool]:
-        """Count the mentions; also SET NX `pending_key` if any was new (True if it was set)."""
+    def record_and_ask(
+        self, monitor_id: int, mentions: Sequence[Scored], *, ask: Sequence[str] = ()
+    ) -> tuple[list[bool], bool, bool]:
+        """Count the mentions; if any was new, ask for an evaluation in the same call (``ask``:
+        ``due.ask_arguments``). Answers (new per mention, queue a drain, schedule the close's)."""
         if not mentions:
-            return [], False
+            return [], False, False
         size = self.bucket_seconds
         stamps = [int(m.created_at.timestamp()) for m in mentions]
         by_bucket: dict[int, list[tuple[float, int]]] = {}
@@ -230,20 +234,38 @@ class BucketStore:
             self.ttl,
             self.keep,
             "\n".join(lines),
-            pending_key,
-            pending_ttl,
+            *ask,
         ]
-        *flags, queue = self._record(args=args)  # type: ignore[arg-type]
-        return [bool(x) for x in flags], bool(queue)
+        *flags, queue, wake = self._record(args=args)  # type: ignore[arg-type]
+        return [bool(x) for x in flags], bool(queue), bool(wake)
 
     def fetch(self, monitor_id: int, starts: Iterable[int]) -> list[Bucket]:
         """The buckets at these start times (zeros where none was written)."""
         starts = list(starts)
         raw = self._fetch(args=[self.prefix(monitor_id), ",".join(map(str, starts))])
+        return self.parse(raw, starts)
+
+    def fetch_on(self, pipe: Redis, monitor_id: int, starts: Iterable[int]) -> None:
+        """Queue ``fetch`` on a pipeline (its reply goes to ``parse``)."""
+        # EVAL, not EVALSHA: a pipeline with registered scripts asks SCRIPT EXISTS first (one
+        # more round trip per batch); Redis compiles the text once and keeps it by its SHA
+        pipe.eval(_FETCH, 0, self.prefix(monitor_id), ",".join(map(str, starts)))
+
+    @staticmethod
+    def rows(raw: bytes | str | None) -> dict[int, list[str]]:
+        """The written buckets of a fetch reply by start: start, n, neg, pos, sent, reach,
+        nreach, sc (as text)."""
+        text = raw.decode() if isinstance(raw, bytes) else raw
         found: dict[int, list[str]] = {}
-        for row in raw.decode().split(";") if raw else ():
+        for row in text.split(";") if text else ():
             fields = row.split(",")
             found[int(fields[0])] = fields
+        return found
+
+    @staticmethod
+    def parse(raw: bytes | str | None, starts: Iterable[int]) -> list[Bucket]:
+        """The buckets of a fetch reply, in the order of ``starts`` (zeros where none)."""
+        found = BucketStore.rows(raw)
         out = []
         for s in starts:
             f = found.get(s)

@@ -33,8 +33,10 @@ class Report:
 
     statuses: list[str] = field(default_factory=list)
     errors: list[dict[str, Any]] = field(default_factory=list)
-    #: whether this batch set the monitor's evaluation-pending flag (so must queue one)
+    #: whether this batch set the drain flag (so must queue a drain of the due monitors)
     evaluation_due: bool = False
+    #: whether this batch was the first to ask for its minute's close (so must schedule it)
+    close_due: bool = False
     #: when the oldest mention this batch added was posted (None if it added none)
     oldest_accepted: datetime | None = None
 
@@ -180,14 +182,13 @@ def ingest(
     store: BucketStore,
     lexicon: Mapping[str, float] | None = None,
     limits: Limits = Limits(),
-    pending_key: str = "",
-    pending_ttl: int = 10,
+    ask: Sequence[str] = (),
 ) -> Report:
     """Validate, score and count a batch; valid items are counted even if others are bad.
 
     Each distinct text is read (language, then sentiment if a scorer reads that language) once
-    per batch; with `pending_key`, the same Redis call that
-    counts the batch also sets that flag if anything was new (see Report.evaluation_due).
+    per batch; with `ask` (``due.ask_arguments``), the same Redis call that counts the batch
+    asks for an evaluation if anything was new (see Report.evaluation_due).
     """
     report = Report(statuses=["rejected"] * len(items))
     valid: list[dict] = []
@@ -225,8 +226,8 @@ def ingest(
                 language=language,
             )
         )
-    flags, report.evaluation_due = store.record_and_flag(
-        monitor_id, scored, pending_key=pending_key, pending_ttl=pending_ttl
+    flags, report.evaluation_due, report.close_due = store.record_and_ask(
+        monitor_id, scored, ask=ask
     )
     for index, new in zip(positions, flags, strict=True):
         report.statuses[index] = "accepted" if new else "duplicate"

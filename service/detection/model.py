@@ -6,6 +6,7 @@ import math
 import zlib
 from dataclasses import astuple, replace
 from datetime import datetime
+from functools import lru_cache
 from typing import Any
 
 from service.detection.calibration import Calibrator
@@ -86,6 +87,11 @@ class MonitorModel:
             self.episode_open, self.calm_since = True, None
             a = _opened(a)
         return a
+
+    def at_close(self, current: BucketAgg) -> Assessment:
+        """What the current bucket's close would find if nothing more arrived (no change)."""
+        b = self.config.bucket_seconds
+        return self._evaluate(current, _dt(current.epoch - current.epoch % b + b))
 
     def update(self, bucket: BucketAgg) -> Assessment:
         """Fold in one closed bucket (gaps before it count as zero); return its assessment."""
@@ -418,6 +424,7 @@ class MonitorModel:
         return m
 
 
+@lru_cache(maxsize=4096)
 def config_fingerprint(config: DetectorConfig) -> int:
     """A short checksum of every setting (states are only valid for the settings they used)."""
     return zlib.crc32(repr(astuple(config)).encode())

@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 
 from redis import Redis
 
@@ -36,6 +37,9 @@ class Observation:
     current: engine.Assessment
     model: engine.MonitorModel
     rebuilt: bool
+    #: whether the current bucket would fire when it closes if nothing more arrived (if not,
+    #: its close needs no evaluation of its own: more mentions ask for one anyway)
+    close_fires: bool = True
 
     @property
     def opening(self) -> engine.Assessment | None:
@@ -137,33 +141,67 @@ class ModelStore:
     def observe(self, monitor_id: int, config: engine.DetectorConfig, now: datetime) -> Observation:
         """Fold in the buckets closed since the last evaluation, then assess the current one."""
         model, rebuilt = self.load(monitor_id, config, now)
-        b = config.bucket_seconds
+        lo, current = self._span(monitor_id, model, now)
+        b = model.config.bucket_seconds
+        written = {
+            int(x.start.timestamp()): aggregate(x)
+            for x in self.buckets.fetch(monitor_id, range(lo, current + b, b))
+            if x.count
+        }
+        return _fold(model, lo, current, written, now, rebuilt=rebuilt)
+
+    def observe_many(
+        self, configs: Mapping[int, engine.DetectorConfig], now: datetime
+    ) -> dict[int, Observation]:
+        """``observe`` for many monitors: one round trip for their states, one for their
+        buckets (a monitor whose state must be rebuilt, or is new, takes the single path)."""
+        ids = list(configs)
+        pipe = self.redis.pipeline(transaction=False)
+        for monitor_id in ids:
+            pipe.get(state_key(monitor_id))
+            pipe.exists(stale_key(monitor_id))
+        raw = pipe.execute()
+        ready: dict[int, engine.MonitorModel] = {}
+        for i, monitor_id in enumerate(ids):
+            state, stale = raw[2 * i], raw[2 * i + 1]
+            if state is None or stale:
+                continue
+            try:
+                model = engine.MonitorModel.from_dict(json.loads(state), configs[monitor_id])
+            except (ValueError, KeyError, TypeError):
+                continue
+            if model.last is not None:
+                ready[monitor_id] = model
+        pipe = self.redis.pipeline(transaction=False)
+        spans = {}
+        for monitor_id, model in ready.items():
+            lo, current = spans[monitor_id] = self._span(monitor_id, model, now)
+            b = model.config.bucket_seconds
+            self.buckets.fetch_on(pipe, monitor_id, range(lo, current + b, b))
+        fetched = pipe.execute()
+        out = {}
+        for (monitor_id, model), reply in zip(ready.items(), fetched, strict=True):
+            lo, current = spans[monitor_id]
+            b = model.config.bucket_seconds
+            written = {start: _agg(fields) for start, fields in self.buckets.rows(reply).items()}
+            out[monitor_id] = _fold(model, lo, current, written, now, rebuilt=False)
+        for monitor_id in ids:
+            if monitor_id not in out:
+                out[monitor_id] = self.observe(monitor_id, configs[monitor_id], now)
+        return out
+
+    def _span(self, monitor_id: int, model: engine.MonitorModel, now: datetime) -> tuple[int, int]:
+        """The first bucket an evaluation reads, and the current bucket's start."""
+        b = model.config.bucket_seconds
         current = int(now.timestamp()) // b * b
         oldest = current - int(engine.REBUILD_SECONDS)
         last = model.last
         if last is None:  # nothing folded yet: from the monitor's first bucket, if any
             first = self.buckets.first_bucket(monitor_id)
             lo = max(first - first % b, oldest) if first is not None else current
-            lo = min(lo, current)
-        else:  # the sliding windows' buckets (late mentions correct them) and any new ones
-            lo = max(last - (len(model.ring) - 1) * b, oldest)
-        stored = {
-            int(x.start.timestamp()): aggregate(x)
-            for x in self.buckets.fetch(monitor_id, range(lo, current + b, b))
-        }
-        if last is not None:
-            model.refresh({start: agg for start, agg in stored.items() if start <= last})
-        closed = [
-            model.update(stored[start])
-            for start in range(lo, current, b)
-            if last is None or start > last
-        ]
-        return Observation(
-            closed=closed,
-            current=model.assess(now, stored[current]),
-            model=model,
-            rebuilt=rebuilt,
-        )
+            return min(lo, current), current
+        # the sliding windows' buckets (late mentions correct them) and any new ones
+        return max(last - (len(model.ring) - 1) * b, oldest), current
 
     def save(
         self,
@@ -174,11 +212,69 @@ class ModelStore:
     ) -> None:
         """Keep the state for the next evaluation (and note when, in a sorted set, if asked)."""
         pipe = self.redis.pipeline(transaction=False)
+        self.save_on(pipe, monitor_id, model, evaluated=evaluated)
+        pipe.execute()
+
+    @staticmethod
+    def save_on(
+        pipe: Redis,
+        monitor_id: int,
+        model: engine.MonitorModel,
+        *,
+        evaluated: tuple[str, datetime] | None = None,
+    ) -> None:
+        """Queue the state's save on a pipeline (several monitors' in one round trip)."""
         pipe.set(state_key(monitor_id), json.dumps(model.to_dict()), ex=STATE_TTL_SECONDS)
         if evaluated is not None:
             pipe.zadd(evaluated[0], {str(monitor_id): evaluated[1].timestamp()})
-        pipe.execute()
 
     def forget(self, monitor_id: int) -> None:
         """Drop the state (it is rebuilt from the buckets at the next evaluation)."""
         self.redis.delete(state_key(monitor_id))
+
+
+def _agg(fields: list[str]) -> engine.BucketAgg:
+    """A fetch reply's row as the detector's aggregate."""
+    return engine.BucketAgg(
+        start=datetime.fromtimestamp(int(fields[0]), UTC),
+        count=int(fields[1]),
+        negative=int(fields[2]),
+        sentiment_sum=float(fields[4]),
+        reach=int(fields[5]),
+        scorable=int(fields[7]),
+    )
+
+
+def _fold(
+    model: engine.MonitorModel,
+    lo: int,
+    current: int,
+    written: dict[int, engine.BucketAgg],
+    now: datetime,
+    *,
+    rebuilt: bool,
+) -> Observation:
+    """Correct the sliding windows, fold the closed buckets in, assess the current one.
+
+    ``written`` holds the buckets from ``lo`` to ``current`` that have mentions (the others
+    are empty: counts only grow, so an empty bucket never corrects a remembered one)."""
+    b = model.config.bucket_seconds
+    last = model.last
+
+    def at(start: int) -> engine.BucketAgg:
+        agg = written.get(start)
+        return agg if agg is not None else engine.BucketAgg(datetime.fromtimestamp(start, UTC))
+
+    if last is not None:
+        model.refresh({start: agg for start, agg in written.items() if start <= last})
+    closed = [
+        model.update(at(start)) for start in range(lo, current, b) if last is None or start > last
+    ]
+    close_fires = model.at_close(at(current)).fire
+    return Observation(
+        closed=closed,
+        current=model.assess(now, at(current)),
+        model=model,
+        rebuilt=rebuilt,
+        close_fires=close_fires,
+    )

@@ -14,6 +14,7 @@ from rq import Queue
 
 from service.auth.roles import Role
 from service.db import utcnow
+from service.detection import due
 from service.detection import service as detection
 from service.detection.buckets import BucketStore
 from service.detection.state import stale_key, state_key
@@ -162,7 +163,7 @@ def test_the_sweep_evaluates_a_monitor_that_received_nothing_since(
             q.empty()
             for job_id in q.scheduled_job_registry.get_job_ids():
                 q.scheduled_job_registry.remove(job_id, delete_job=True)
-        redis.client.delete(detection.pending_key(1))
+        redis.client.delete(due.DUE_KEY, due.CLOSING_KEY, due.DRAIN_FLAG)
     assert run_jobs() == 0
     with app.app_context():
         assert sweep(now=clock.now)["monitors"] == 0  # evaluated less than a minute ago
@@ -252,21 +253,6 @@ def test_a_surge_pushed_at_once_then_silence_opens_within_five_seconds(
     )
     assert time.monotonic() - pushed <= 5.0
     assert len(opened) == 1
-
-
-def test_a_minutes_recheck_is_skipped_when_an_evaluation_already_judged_it(app, monkeypatch):
-    from service.detection import jobs
-
-    ran: list[int] = []
-    monkeypatch.setattr(jobs, "detect", lambda monitor_id: ran.append(monitor_id))
-    with app.app_context():
-        redis.client.zadd(detection.EVALUATED_KEY, {"7": 1_000.0})
-        assert jobs.recheck(7, closed_at=999.0) is None  # evaluated after the close: judged
-        assert ran == []
-        jobs.recheck(7, closed_at=1_001.0)  # the close came after: evaluate
-        jobs.recheck(8, closed_at=999.0)  # never evaluated
-        jobs.recheck(7)  # the sweep's rechecks always evaluate
-        assert ran == [7, 8, 7]
 
 
 def test_late_history_rebuilds_stay_within_their_budget(app, monkeypatch):

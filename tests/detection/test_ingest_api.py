@@ -5,11 +5,14 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from rq import Queue
 
 from service.auth.roles import Role
+from service.detection import due
 from service.detection.buckets import BucketStore
 from service.detection.schemas import MentionSchema
 from service.extensions import redis
+from service.queues import QueueName
 from tests.helpers import assert_problem
 
 
@@ -232,12 +235,15 @@ def test_repeated_texts_scored_once_per_batch_and_evaluation_queued_once(app, cl
         ).get_json()
         assert body["accepted"] == 12 and sorted(calls) == ["awful 0", "awful 1", "awful 2"]
         with app.app_context():
-            assert len(redis.client.keys("fb:detect-pending:*")) == 1
+            detect = Queue(QueueName.DETECT.value, connection=redis.client)
+            assert redis.client.zcard(due.DUE_KEY) == 1 and detect.count == 1
         again = {"mentions": [mention(i) for i in range(12, 14)]}
         second = client.post(
             "/api/v1/monitors/acme/mentions", json=again, headers=feeder["headers"]
         )
         assert second.get_json()["accepted"] == 2  # counted; the pending evaluation covers it
+        with app.app_context():
+            assert redis.client.zcard(due.DUE_KEY) == 1 and detect.count == 1
     finally:
         sentiment.install_scorer(previous)
 
