@@ -289,6 +289,7 @@ def main() -> None:
                 "spikes": len(latencies),
                 "signal_latency_p50_ms": ms(latencies, 0.5),
                 "signal_latency_p99_ms": ms(latencies, 0.99),
+                "signal_latencies_ms": sorted(round(x * 1000) for x in latencies),
             },
             indent=2,
         )

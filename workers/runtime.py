@@ -13,6 +13,7 @@ from rq.worker import SimpleWorker, Worker
 
 from service.config import SETTINGS_KEY
 from service.extensions import db, redis
+from service.playbooks import attach as playbooks
 from service.queues import ALL_QUEUES, QueueName
 
 log = logging.getLogger(__name__)
@@ -90,6 +91,10 @@ def run_worker(
     if fork is None:
         fork = app.extensions[SETTINGS_KEY].worker_fork
     worker = make_worker(app, queues=queues, simple=not fork)
+    try:  # its first incident then opens without loading the playbooks
+        playbooks.warm_up(app)
+    except Exception:  # noqa: BLE001 - a broken playbook folder is reported when it is used
+        log.warning("could not load the playbooks at start", exc_info=True)
     log.info("worker %s on %s", worker.name, ", ".join(q.name for q in worker.queues))
     level = app.extensions[SETTINGS_KEY].log_level.upper()  # a line per job only at info/debug
     return worker.work(burst=burst, with_scheduler=with_scheduler, logging_level=level)

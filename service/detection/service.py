@@ -89,7 +89,7 @@ def ingest_batch(app: Flask, *, monitor: Monitor, items: Sequence[Any], now: dat
         enqueue_now(Drain())
     if report.close_due:  # the first batch of this minute, of any monitor
         enqueue_now(
-            Drain(),
+            Drain(at_close=True),
             job_id=f"detect-close-{closes_at}",
             delay_seconds=closes_at + due.CLOSE_DELAY_SECONDS - now.timestamp(),
         )
@@ -116,14 +116,20 @@ def sweep(*, now: datetime) -> dict[str, int]:
 
 
 def request_drain() -> None:
-    """Queue a drain of the due monitors unless one is already queued."""
-    if due.take_drain_flag(redis.client):
+    """Queue a drain of the due monitors unless one is already queued or running."""
+    if take_drain():
         enqueue_now(Drain())
 
 
+def take_drain() -> bool:
+    """Take the drain flag (True: no other drain is queued or running; the caller drains)."""
+    return due.take_drain_flag(redis.client)
+
+
 def others_waiting() -> bool:
-    """Whether jobs wait on a queue as urgent as detection's (pages, escalations, incidents)."""
-    urgent = ALL_QUEUES[: ALL_QUEUES.index(QueueName.DETECT) + 1]
+    """Whether jobs wait on a queue more urgent than detection's (pages, escalations,
+    incidents)."""
+    urgent = ALL_QUEUES[: ALL_QUEUES.index(QueueName.DETECT)]
     return any(queue(name, redis.client).count for name in urgent)
 
 
@@ -134,6 +140,7 @@ def drain(*, clock: Callable[[], datetime] = utcnow) -> dict[str, int]:
     client = redis.client
     done = {"evaluated": 0, "opened_or_updated": 0, "failed": 0}
     started = time.monotonic()
+    check_at = started + DRAIN_SECONDS
     idle_since: float | None = None
     while True:
         claim = due.claim(client, now=clock(), limit=BATCH_SIZE)
@@ -141,11 +148,12 @@ def drain(*, clock: Callable[[], datetime] = utcnow) -> dict[str, int]:
             idle_since = None
             for key, value in evaluate_batch(claim, now=clock()).items():
                 done[key] += value
-            if time.monotonic() - started >= DRAIN_SECONDS:
+            if time.monotonic() >= check_at:
                 due.keep_drain_flag(client)
                 if others_waiting() or time.monotonic() - started >= DRAIN_MAX_SECONDS:
                     enqueue_now(Drain())  # the successor, after the jobs that wait
                     return done
+                check_at = time.monotonic() + DRAIN_SECONDS
             continue
         idle_since = idle_since or time.monotonic()
         if time.monotonic() - idle_since >= DRAIN_LINGER_SECONDS:

@@ -151,3 +151,17 @@ def test_an_evaluation_that_fails_leaves_its_monitor_due_and_the_others_done(
         sweep(now=clock.now)  # a monitor waits: the sweep queues a drain
     run_jobs()
     assert len(client.get("/api/v1/incidents", headers=reviewer["headers"]).get_json()) == 1
+
+
+def test_a_minutes_close_is_left_to_a_drain_already_queued_or_running(app, clock):
+    from service.detection import jobs
+
+    with app.app_context():
+        client = redis.client
+        due.ask(client, [9], now=clock.now)
+        client.set(due.DRAIN_FLAG, 1)  # another drain holds the flag: it claims monitor 9
+        assert jobs.drain(at_close=True) == {"evaluated": 0}
+        assert client.zcard(due.DUE_KEY) == 1
+        client.delete(due.DRAIN_FLAG)
+        assert jobs.drain(at_close=True)["evaluated"] == 0  # monitor 9 does not exist
+        assert client.zcard(due.DUE_KEY) == 0 and not client.exists(due.DRAIN_FLAG)
