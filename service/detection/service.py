@@ -37,12 +37,12 @@ LATE_HISTORY = timedelta(minutes=5)
 ACTIVE_FOR = timedelta(hours=2)
 #: how stale the sweep lets an active monitor's evaluation get
 SWEEP_AFTER = timedelta(minutes=1)
-#: monitors claimed per batch of evaluations, and how often a drain job looks whether other jobs
-#: wait (then it makes way: it queues its successor if monitors are still due)
+#: monitors claimed per batch of evaluations; after each batch a drain steps aside (queues its
+#: successor) if pages, escalations or incident jobs wait, or once it has run DRAIN_MAX_SECONDS
 BATCH_SIZE = 100
-DRAIN_SECONDS = 1.0
-#: ... and hands over anyway after this long (well within RQ's job timeout)
 DRAIN_MAX_SECONDS = 60.0
+#: how often a running drain renews its flag (which lives DRAIN_FLAG_TTL_SECONDS)
+DRAIN_RENEW_SECONDS = 2.0
 #: an idle drain waits this long for more monitors (polling), so a steady trickle of batches
 #: is evaluated by a few long drains, not by one job per batch
 DRAIN_LINGER_SECONDS = 0.25
@@ -129,18 +129,21 @@ def take_drain() -> bool:
 def others_waiting() -> bool:
     """Whether jobs wait on a queue more urgent than detection's (pages, escalations,
     incidents)."""
-    urgent = ALL_QUEUES[: ALL_QUEUES.index(QueueName.DETECT)]
-    return any(queue(name, redis.client).count for name in urgent)
+    pipe = redis.client.pipeline(transaction=False)
+    for name in ALL_QUEUES[: ALL_QUEUES.index(QueueName.DETECT)]:
+        pipe.llen(queue(name, redis.client).key)
+    return any(int(n) for n in pipe.execute())
 
 
 def drain(*, clock: Callable[[], datetime] = utcnow) -> dict[str, int]:
     """Evaluate due monitors in batches while any arrive (waiting up to ``DRAIN_LINGER_SECONDS``
-    for more), for at most ``DRAIN_SECONDS``: then a successor is queued, so the other jobs get
-    their turn. The drain flag stays set while it runs: ingest queues no other drain meanwhile."""
+    for more); when more urgent jobs wait, or after ``DRAIN_MAX_SECONDS``, queue a successor
+    and end, so they get their turn. The drain flag stays set while it runs: ingest queues no
+    other drain meanwhile."""
     client = redis.client
     done = {"evaluated": 0, "opened_or_updated": 0, "failed": 0}
     started = time.monotonic()
-    check_at = started + DRAIN_SECONDS
+    renew_at = started + DRAIN_RENEW_SECONDS
     idle_since: float | None = None
     while True:
         claim = due.claim(client, now=clock(), limit=BATCH_SIZE)
@@ -148,12 +151,13 @@ def drain(*, clock: Callable[[], datetime] = utcnow) -> dict[str, int]:
             idle_since = None
             for key, value in evaluate_batch(claim, now=clock()).items():
                 done[key] += value
-            if time.monotonic() >= check_at:
+            if others_waiting() or time.monotonic() - started >= DRAIN_MAX_SECONDS:
                 due.keep_drain_flag(client)
-                if others_waiting() or time.monotonic() - started >= DRAIN_MAX_SECONDS:
-                    enqueue_now(Drain())  # the successor, after the jobs that wait
-                    return done
-                check_at = time.monotonic() + DRAIN_SECONDS
+                enqueue_now(Drain())  # the successor, after the jobs that wait
+                return done
+            if time.monotonic() >= renew_at:
+                due.keep_drain_flag(client)
+                renew_at = time.monotonic() + DRAIN_RENEW_SECONDS
             continue
         idle_since = idle_since or time.monotonic()
         if time.monotonic() - idle_since >= DRAIN_LINGER_SECONDS:
