@@ -37,9 +37,11 @@ LATE_HISTORY = timedelta(minutes=5)
 ACTIVE_FOR = timedelta(hours=2)
 #: how stale the sweep lets an active monitor's evaluation get
 SWEEP_AFTER = timedelta(minutes=1)
-#: monitors claimed per batch of evaluations; after each batch a drain steps aside (queues its
-#: successor) if pages, escalations or incident jobs wait, or once it has run DRAIN_MAX_SECONDS
+#: monitors claimed per batch of evaluations; a drain steps aside (queues its successor) once
+#: pages, escalations or incident jobs have been waiting for STEP_ASIDE_SECONDS (no other worker
+#: is free to take them), or once it has run DRAIN_MAX_SECONDS
 BATCH_SIZE = 100
+STEP_ASIDE_SECONDS = 0.2
 DRAIN_MAX_SECONDS = 60.0
 #: how often a running drain renews its flag (which lives DRAIN_FLAG_TTL_SECONDS)
 DRAIN_RENEW_SECONDS = 2.0
@@ -137,21 +139,27 @@ def others_waiting() -> bool:
 
 def drain(*, clock: Callable[[], datetime] = utcnow) -> dict[str, int]:
     """Evaluate due monitors in batches while any arrive (waiting up to ``DRAIN_LINGER_SECONDS``
-    for more); when more urgent jobs wait, or after ``DRAIN_MAX_SECONDS``, queue a successor
-    and end, so they get their turn. The drain flag stays set while it runs: ingest queues no
-    other drain meanwhile."""
+    for more); when more urgent jobs have waited ``STEP_ASIDE_SECONDS`` (no other worker took
+    them), or after ``DRAIN_MAX_SECONDS``, queue a successor and end, so they get their turn.
+    The drain flag stays set while it runs: ingest queues no other drain meanwhile."""
     client = redis.client
     done = {"evaluated": 0, "opened_or_updated": 0, "failed": 0}
     started = time.monotonic()
     renew_at = started + DRAIN_RENEW_SECONDS
     idle_since: float | None = None
+    waiting_since: float | None = None
     while True:
         claim = due.claim(client, now=clock(), limit=BATCH_SIZE)
         if claim.asked:
             idle_since = None
             for key, value in evaluate_batch(claim, now=clock()).items():
                 done[key] += value
-            if others_waiting() or time.monotonic() - started >= DRAIN_MAX_SECONDS:
+            if others_waiting():  # another worker would take them at once if one were free
+                waiting_since = waiting_since or time.monotonic()
+            else:
+                waiting_since = None
+            blocked = waiting_since and time.monotonic() - waiting_since >= STEP_ASIDE_SECONDS
+            if blocked or time.monotonic() - started >= DRAIN_MAX_SECONDS:
                 due.keep_drain_flag(client)
                 enqueue_now(Drain())  # the successor, after the jobs that wait
                 return done

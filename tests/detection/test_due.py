@@ -169,6 +169,7 @@ def test_a_drain_steps_aside_after_a_batch_when_pages_wait(app, clock, monkeypat
     from service.queues import queue
 
     monkeypatch.setattr(detection, "BATCH_SIZE", 1)
+    monkeypatch.setattr(detection, "STEP_ASIDE_SECONDS", 0.0)  # no other worker took it
     with app.app_context():
         client = redis.client
         due.ask(client, [1, 2, 3], now=clock.now)
