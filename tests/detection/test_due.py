@@ -77,16 +77,21 @@ def brands(client, admin, people) -> dict:
     return people.make(Role.INGEST, name="Listening tool")
 
 
+def with_history(client, feeder: dict, rng: random.Random, start, brands) -> None:
+    """Two hours of ordinary mentions, 8 a minute, for each brand (by number)."""
+    for i in brands:
+        history = []
+        for m in range(2 * 60, 0, -1):
+            history += mentions(rng, start - timedelta(minutes=m), 60, 8, ORDINARY)
+        post(client, feeder, history, monitor=f"brand{i}")
+
+
 def test_one_drain_evaluates_every_waiting_monitor_and_opens_the_firestorm(
     app, client, clock, run_jobs, brands, reviewer
 ):
     rng = random.Random(3)
     start = clock.now
-    for i in range(30):  # two hours of history each, then the first drain
-        history = []
-        for m in range(2 * 60, 0, -1):
-            history += mentions(rng, start - timedelta(minutes=m), 60, 8, ORDINARY)
-        post(client, brands, history, monitor=f"brand{i}")
+    with_history(client, brands, rng, start, range(30))
     run_jobs()
     clock.now = start + timedelta(seconds=50)
     for i in range(30):  # a batch for every brand; brand7's is a negative surge
@@ -122,11 +127,7 @@ def test_an_evaluation_that_fails_leaves_its_monitor_due_and_the_others_done(
 
     rng = random.Random(4)
     start = clock.now
-    for i in (0, 1):
-        history = []
-        for m in range(2 * 60, 0, -1):
-            history += mentions(rng, start - timedelta(minutes=m), 60, 8, ORDINARY)
-        post(client, brands, history, monitor=f"brand{i}")
+    with_history(client, brands, rng, start, (0, 1))
     run_jobs()
     clock.now = start + timedelta(seconds=50)
     surge = mentions(rng, start, 50, 200, [(0.8, NEGATIVE), (0.2, NEUTRAL)])
