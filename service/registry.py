@@ -74,7 +74,7 @@ def drop_unsent(event: IncidentEvent) -> None:
 
 def tell_resolved(event: IncidentEvent) -> None:
     """Everyone paged gets one short resolution SMS (unless the policy says not to)."""
-    resolution.tell_resolved(event.session, incident=event.incident, now=utcnow())
+    resolution.tell_resolved(event.session, incident=event.incident, by=event.by, now=utcnow())
 
 
 def revoke_links(event: IncidentEvent) -> None:

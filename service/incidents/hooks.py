@@ -18,6 +18,8 @@ class IncidentEvent:
 
     session: Session
     incident: Incident
+    #: who did it, by name (None: the service itself)
+    by: str | None = None
 
 
 class IncidentOpened(IncidentEvent):

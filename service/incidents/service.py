@@ -155,7 +155,8 @@ def transition(
     )
     timeline.append(session, incident_id=incident.id, actor=actor, event=event)
     session.flush()
-    publish(rule.event(session, incident))
+    person = session.get(User, actor.user_id) if actor.user_id is not None else None
+    publish(rule.event(session, incident, by=person.name if person is not None else None))
     return incident
 
 

@@ -52,8 +52,11 @@ def mark_dropped(session: Session, page: Page, *, reason: str) -> None:
         )
 
 
-def tell_resolved(session: Session, *, incident: Incident, now: datetime) -> list[Page]:
-    """One short SMS to everyone who was sent a page or notice about the incident (per policy)."""
+def tell_resolved(
+    session: Session, *, incident: Incident, by: str | None = None, now: datetime
+) -> list[Page]:
+    """One short SMS to everyone who was sent a page or notice about the incident (per policy),
+    saying who resolved it."""
     esc = session.scalar(select(Escalation).where(Escalation.incident_id == incident.id))
     if esc is not None and not esc.policy.get("notify_resolved", True):
         return []
@@ -73,7 +76,7 @@ def tell_resolved(session: Session, *, incident: Incident, now: datetime) -> lis
         user = session.get(User, user_id)
         if user is None or not user.pageable:
             continue
-        body = messages.resolved_text(incident=incident, by=None)
+        body = messages.resolved_text(incident=incident, by=by)
         told.append(
             new_page(session, incident=incident, user=user, kind="resolved", body=body, now=now)
         )

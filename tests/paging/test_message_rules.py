@@ -159,7 +159,9 @@ def test_everyone_paged_gets_one_resolution_sms(tw_app, tw_jobs, standin):
     for phone in (WOLF, LEGAL):
         bodies = _to(standin, phone)
         assert len(bodies) == 2, bodies
-        assert bodies[1] == f"FIREBREAK #{number} resolved. No action needed. Thank you."
+        assert bodies[1] == (
+            f"FIREBREAK #{number} resolved by {wolf['name']}. No action needed. Thank you."
+        )
     assert _to(standin, BACKUP) == []
 
 
