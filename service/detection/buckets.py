@@ -62,7 +62,7 @@ end
 for seen in pairs(hours) do redis.call('EXPIRE', seen, ttl) end
 for _, bucket in ipairs(order) do
   local a, b = agg[bucket], prefix .. ':b:' .. bucket
-  redis.call('HINCRBY', b, 'n', a.n)
+  a.total = redis.call('HINCRBY', b, 'n', a.n)
   if a.neg > 0 then
     redis.call('HINCRBY', b, 'neg', a.neg)
     redis.call('HINCRBY', b, 'nreach', a.nreach)
@@ -85,13 +85,26 @@ for _, bucket in ipairs(order) do
   end
 end
 -- the evaluation request rides along (service.detection.due): the monitor waits in the due
--- set, its minute in the closing set; the last two elements say whether a drain must be queued
--- now and whether one must be scheduled for the minute's close
+-- set (urgent: first in line), its minute in the closing set; the last two elements say
+-- whether a drain must be queued now and whether one must be scheduled for the minute's close
 local queue, wake = 0, 0
 if fresh > 0 and ARGV[5] then
   local due, closing, active, flag, flag_ttl = ARGV[5], ARGV[6], ARGV[7], ARGV[8], ARGV[9]
   local wk, wk_ttl, member, now, closes = ARGV[10], ARGV[11], ARGV[12], ARGV[13], ARGV[14]
   redis.call('ZADD', due, 'NX', now, member)
+  -- urgent if this batch took a recent minute to the count at which the monitor would fire
+  local trip = tonumber(redis.call('HGET', ARGV[15], member) or '')
+  if trip then
+    local recent = tonumber(closes) - 2 * tonumber(ARGV[17])
+    for _, bucket in ipairs(order) do
+      if tonumber(bucket) >= recent and agg[bucket].total >= trip then
+        local score = tonumber(redis.call('ZSCORE', due, member) or '0')
+        local urgent = string.format('%.6f', tonumber(now) - tonumber(ARGV[16]))
+        if score >= 0 then redis.call('ZADD', due, urgent, member) end
+        break
+      end
+    end
+  end
   redis.call('ZADD', closing, 'GT', closes, member)
   redis.call('ZADD', active, now, member)
   if redis.call('SET', flag, 1, 'NX', 'EX', flag_ttl) then queue = 1 end

@@ -11,6 +11,11 @@ states, one for all the buckets, one for all the saves):
   closes; judged ``CLOSE_DELAY_SECONDS`` after, unless an evaluation since has judged it.
 * ``CLAIMED_KEY``: monitors being evaluated, scored by the claim; a claim older than
   ``LEASE_SECONDS`` (its worker died) goes back to the due set, so nothing asked for is lost.
+* ``TRIP_KEY``: per monitor, the count in one minute at which its last evaluation found that
+  it would fire (``MonitorModel.trip_count``). A batch that takes a recent minute to it makes
+  the monitor **urgent**: its due score becomes negative (asked-for time minus
+  ``URGENT_OFFSET``), and a drain's next batch takes urgent monitors first (up to half of it),
+  so a spike is judged within a batch or two however many monitors wait.
 * ``DRAIN_FLAG``: a drain job is queued or running; whoever sets it queues one, and the drain
   clears it when nothing is left (then looks once more, for monitors asked for meanwhile).
 """
@@ -31,6 +36,10 @@ DRAIN_FLAG = "fb:detect-drain-queued"
 ACTIVE_KEY = "fb:detect-active"
 #: when each monitor was last evaluated (a sorted set)
 EVALUATED_KEY = "fb:detect-evaluated"
+#: each monitor's trip count (a hash written with the states)
+TRIP_KEY = "fb:detect-trip"
+#: an urgent monitor's due score is its asked-for time minus this (negative: first in line)
+URGENT_OFFSET = float(2**40)
 #: how long a queued drain's flag lives: if its job was lost, the next batch queues another
 DRAIN_FLAG_TTL_SECONDS = 10
 #: a minute is judged this long after it closes (late writes settle), if the evaluation after
@@ -50,9 +59,17 @@ def wake_key(closes_at: int) -> str:
     return f"fb:detect-close-wake:{closes_at}"
 
 
-def ask_arguments(monitor_id: int, *, now: datetime, closes_at: int) -> list[str]:
+def asked_at(score: float) -> float:
+    """When a monitor was asked for, from its due score (an urgent one's is offset)."""
+    return score + URGENT_OFFSET if score < 0 else score
+
+
+def ask_arguments(
+    monitor_id: int, *, now: datetime, closes_at: int, bucket_seconds: int
+) -> list[str]:
     """What the bucket store's record script needs to ask for an evaluation in the same call
-    that counts the mentions (a retried batch is all duplicates, so asking later could be lost)."""
+    that counts the mentions (a retried batch is all duplicates, so asking later could be lost),
+    and to make the monitor urgent if a recent minute reached its trip count."""
     return [
         DUE_KEY,
         CLOSING_KEY,
@@ -64,15 +81,20 @@ def ask_arguments(monitor_id: int, *, now: datetime, closes_at: int) -> list[str
         str(monitor_id),
         repr(now.timestamp()),
         str(closes_at),
+        TRIP_KEY,
+        repr(URGENT_OFFSET),
+        str(bucket_seconds),
     ]
 
 
-#: claim up to ARGV[2] monitors: dead workers' claims first come back, then the due set oldest
-#: first, then minutes closed at least ARGV[4] s ago (dropped if evaluated since they closed);
-#: a monitor being evaluated stays where it is. Answers id, asked-at pairs.
+#: claim up to ARGV[2] monitors: dead workers' claims first come back; then urgent monitors
+#: (negative scores; at most half the batch, so a surge on many monitors cannot starve the
+#: others), then the due set oldest first, then minutes closed at least ARGV[4] s ago (dropped
+#: if evaluated since they closed); a monitor being evaluated stays where it is. Answers
+#: id, asked-at pairs.
 _CLAIM = r"""
 local now, limit = tonumber(ARGV[1]), tonumber(ARGV[2])
-local lease, delay = tonumber(ARGV[3]), tonumber(ARGV[4])
+local lease, delay, offset = tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5])
 for _, id in ipairs(redis.call('ZRANGEBYSCORE', KEYS[3], '-inf', now - lease)) do
   redis.call('ZREM', KEYS[3], id)
   redis.call('ZADD', KEYS[1], 'NX', now - lease, id)
@@ -86,11 +108,22 @@ local function take(id, asked)
   taken = taken + 1
   return true
 end
-local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now, 'WITHSCORES', 'LIMIT', 0, 2 * limit)
-for i = 1, #due, 2 do
-  if taken >= limit then break end
-  if take(due[i], due[i + 1]) then redis.call('ZREM', KEYS[1], due[i]) end
+local function asked(score)
+  local s = tonumber(score)
+  if s < 0 then s = s + offset end
+  return string.format('%.6f', s)
 end
+local function take_from(list, upto)
+  for i = 1, #list, 2 do
+    if taken >= upto then break end
+    if list[i] and take(list[i], asked(list[i + 1])) then redis.call('ZREM', KEYS[1], list[i]) end
+    list[i] = false
+  end
+end
+local urgent = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', '(0', 'WITHSCORES', 'LIMIT', 0, limit)
+take_from(urgent, math.max(math.floor(limit / 2), 1))
+take_from(redis.call('ZRANGEBYSCORE', KEYS[1], 0, now, 'WITHSCORES', 'LIMIT', 0, 2 * limit), limit)
+take_from(urgent, limit)
 if taken < limit then
   local closing = redis.call(
     'ZRANGEBYSCORE', KEYS[2], '-inf', now - delay, 'WITHSCORES', 'LIMIT', 0, 2 * limit)
@@ -130,7 +163,7 @@ def claim(redis: Redis, *, now: datetime, limit: int) -> Claim:
     at = now.timestamp()
     raw = script(
         keys=[DUE_KEY, CLOSING_KEY, CLAIMED_KEY, EVALUATED_KEY],
-        args=[repr(at), limit, LEASE_SECONDS, CLOSE_DELAY_SECONDS],
+        args=[repr(at), limit, LEASE_SECONDS, CLOSE_DELAY_SECONDS, repr(URGENT_OFFSET)],
     )
     pairs = [x.decode() if isinstance(x, bytes) else str(x) for x in raw]
     return Claim(at=at, asked={int(pairs[i]): float(pairs[i + 1]) for i in range(0, len(pairs), 2)})
@@ -203,7 +236,9 @@ def backlog(redis: Redis, *, now: datetime) -> tuple[int, float]:
     pipe.zcard(DUE_KEY)
     pipe.zcount(CLOSING_KEY, "-inf", now.timestamp() - CLOSE_DELAY_SECONDS)
     pipe.zcard(CLAIMED_KEY)
-    pipe.zrange(DUE_KEY, 0, 0, withscores=True)
-    due, closing, claimed, oldest = pipe.execute()
-    age = max(now.timestamp() - float(oldest[0][1]), 0.0) if oldest else 0.0
+    pipe.zrange(DUE_KEY, 0, 0, withscores=True)  # the first urgent one, if any
+    pipe.zrangebyscore(DUE_KEY, 0, "+inf", start=0, num=1, withscores=True)
+    due, closing, claimed, first, first_plain = pipe.execute()
+    asked = [asked_at(float(score)) for _member, score in (*first, *first_plain)]
+    age = max(now.timestamp() - min(asked), 0.0) if asked else 0.0
     return int(due) + int(closing) + int(claimed), age

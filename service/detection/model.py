@@ -93,6 +93,34 @@ class MonitorModel:
         b = self.config.bucket_seconds
         return self._evaluate(current, _dt(current.epoch - current.epoch % b + b))
 
+    def trip_count(self) -> float:
+        """The count in the bucket after the last closed one at which some window's volume
+        test would pass (the bucket full, nothing else changed): a hint that lets ingest put a
+        monitor about to fire ahead of the others (``due``). The count model's own check and
+        the negative share are left out, so it errs low; ``inf`` while warming up."""
+        cfg = self.config
+        if self.last is None or self.first is None:
+            return math.inf
+        start = self.last + cfg.bucket_seconds
+        if start - self.first < cfg.warmup_seconds:
+            return math.inf
+        mu_cur, _ = self.expected_at(start)
+        thr, _ = self.threshold()
+        floor = cfg.per_bucket(cfg.min_expected_per_minute)
+        best = math.inf
+        for index, k in enumerate(cfg.windows()):
+            if k > len(self.ring) + 1:
+                continue
+            others = self.ring[len(self.ring) - (k - 1) :] if k > 1 else []
+            rest = sum(row[0] for row in others)
+            mu = max(mu_cur + sum(row[1] for row in others), floor)
+            scale = math.sqrt(self._phi(index) + 1.0 / (mu + 1.0))
+            need = max(
+                (mu + 1.0) * math.exp(thr * scale) - 1.0, cfg.min_ratio * mu, mu + cfg.min_excess
+            )
+            best = min(best, need - rest)
+        return max(best, 1.0)
+
     def update(self, bucket: BucketAgg) -> Assessment:
         """Fold in one closed bucket (gaps before it count as zero); return its assessment."""
         cfg = self.config

@@ -77,7 +77,7 @@ def ingest_batch(app: Flask, *, monitor: Monitor, items: Sequence[Any], now: dat
         store=store(),
         lexicon=monitor.lexicon or None,
         limits=Limits(horizon=HORIZON),
-        ask=due.ask_arguments(monitor.id, now=now, closes_at=closes_at),
+        ask=due.ask_arguments(monitor.id, now=now, closes_at=closes_at, bucket_seconds=b),
     )
     count_mentions(
         accepted=report.count("accepted"),

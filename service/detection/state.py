@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -18,6 +19,7 @@ from redis import Redis
 
 from service.detection import engine
 from service.detection.buckets import Bucket, BucketStore
+from service.detection.due import TRIP_KEY
 
 log = logging.getLogger(__name__)
 
@@ -225,6 +227,11 @@ class ModelStore:
     ) -> None:
         """Queue the state's save on a pipeline (several monitors' in one round trip)."""
         pipe.set(state_key(monitor_id), json.dumps(model.to_dict()), ex=STATE_TTL_SECONDS)
+        trip = model.trip_count()  # ingest compares a minute's count with it (due.TRIP_KEY)
+        if math.isfinite(trip):
+            pipe.hset(TRIP_KEY, str(monitor_id), f"{trip:.3f}")
+        else:
+            pipe.hdel(TRIP_KEY, str(monitor_id))
         if evaluated is not None:
             pipe.zadd(evaluated[0], {str(monitor_id): evaluated[1].timestamp()})
 

@@ -10,6 +10,8 @@ from rq import Queue
 
 from service.auth.roles import Role
 from service.detection import due
+from service.detection import service as detection
+from service.detection.engine import DetectorConfig
 from service.detection.state import state_key
 from service.extensions import redis
 from service.queues import QueueName
@@ -182,3 +184,44 @@ def test_a_drain_steps_aside_after_a_batch_when_pages_wait(app, clock, monkeypat
         assert queue(QueueName.DETECT, client).count == 1  # its successor
         assert client.ttl(due.DRAIN_FLAG) > 0  # ... holds the flag
         client.delete(sms.key)
+
+
+def test_a_batch_reaching_a_monitors_trip_count_puts_it_first_in_line(app, client, clock, brands):
+    rng = random.Random(5)
+    start = clock.now
+    with_history(client, brands, rng, start, range(4))
+    with app.app_context():
+        client_ = redis.client
+        client_.delete(due.DUE_KEY, due.CLOSING_KEY)
+        models = detection.models()
+        for monitor_id in range(1, 5):  # the evaluations that learnt the history save trips
+            seen = models.observe(monitor_id, DetectorConfig(), clock.now)
+            models.save(monitor_id, seen.model)
+        trips = {int(k): float(v) for k, v in client_.hgetall(due.TRIP_KEY).items()}
+        assert sorted(trips) == [1, 2, 3, 4] and all(8 < t < 100 for t in trips.values())
+    clock.now = start + timedelta(seconds=30)
+    for i in range(3):  # ordinary batches: due in the order they came
+        post(client, brands, mentions(rng, start, 30, 5, ORDINARY), monitor=f"brand{i}")
+    post(client, brands, mentions(rng, start, 30, 150, ORDINARY), monitor="brand3")
+    with app.app_context():
+        client_ = redis.client
+        assert client_.zscore(due.DUE_KEY, "4") < 0 <= client_.zscore(due.DUE_KEY, "1")
+        _, oldest = due.backlog(client_, now=clock.now + timedelta(seconds=1))
+        assert oldest == pytest.approx(1.0, abs=0.01)  # the offset never shows as a wait
+        later = clock.now + timedelta(seconds=2)
+        first = due.claim(client_, now=later, limit=2)
+        assert first.monitor_ids == [4, 1]  # before those asked for earlier
+        assert first.waits() == [pytest.approx(2.0, abs=0.01)] * 2
+        assert due.claim(client_, now=later, limit=10).monitor_ids == [2, 3]
+
+
+def test_urgent_monitors_take_at_most_half_a_batch_unless_nothing_else_waits(app, clock):
+    with app.app_context():
+        client = redis.client
+        due.ask(client, [1, 2, 3], now=clock.now)
+        client.zadd(
+            due.DUE_KEY, {str(m): clock.now.timestamp() - due.URGENT_OFFSET for m in (7, 8, 9)}
+        )
+        later = clock.now + timedelta(seconds=1)
+        assert due.claim(client, now=later, limit=4).monitor_ids == [7, 8, 1, 2]
+        assert due.claim(client, now=later, limit=4).monitor_ids == [9, 3]

@@ -293,3 +293,19 @@ def test_each_window_learns_its_own_spread() -> None:
     phi = {1: wandering.phi, 3: wandering.win_phi[0], 12: wandering.win_phi[1]}
     k = a.window_seconds // 300
     assert a.log_scale == pytest.approx(math.sqrt(phi[k] + 1.0 / (a.expected + 1.0)))
+
+
+@pytest.mark.parametrize("rate", [0.5, 20.0, 500.0])
+def test_the_trip_count_is_where_the_next_minute_becomes_surprising(rate: float) -> None:
+    b = stream(3 * DAY_MIN, rate, seed=4)
+    model = rebuild(b, CFG)
+    trip = model.trip_count()
+    assert rate < trip < math.inf
+    nxt = b[-1].start + timedelta(minutes=1)
+    at_trip = model.at_close(BucketAgg(nxt, math.ceil(trip)))
+    assert at_trip.surprise >= at_trip.threshold
+    assert at_trip.ratio >= CFG.min_ratio and at_trip.observed - at_trip.expected >= 3
+    usual = model.at_close(BucketAgg(nxt, round(rate)))
+    assert not usual.volume_anomalous
+    assert MonitorModel(CFG).trip_count() == math.inf  # no history: never urgent
+    assert rebuild(b[:60], CFG).trip_count() == math.inf  # warming up
