@@ -126,6 +126,7 @@ def new_page(
     esc: Escalation | None = None,
     body: str | None = None,
     approval_id: int | None = None,
+    step_run_ids: list[int] | None = None,
     now: datetime,
 ) -> Page:
     """Record a page before anything is sent, and queue its delivery after commit."""
@@ -141,6 +142,7 @@ def new_page(
         body=body,
         reply_code=code,
         approval_id=approval_id,
+        step_run_ids=step_run_ids or None,
         level=esc.level if esc else None,
         round=esc.round if esc else None,
         epoch=esc.epoch if esc else None,

@@ -76,12 +76,29 @@ def owners(session: Session, *, incident: Incident, role: str, at: datetime) -> 
     return targets.resolve(session, [{"role": role}], at=at)
 
 
-def _text(session: Session, incident: Incident, users: list[User], body: str, now: datetime):
-
+def _text(
+    session: Session,
+    incident: Incident,
+    users: list[User],
+    body: str,
+    now: datetime,
+    steps: list[StepRun],
+) -> list[User]:
+    """Queue an SMS about these steps to each pageable user (dropped unsent once none of the
+    steps is active any more: a notice must not arrive after the step was done)."""
     sent = []
+    ids = [s.id for s in steps]
     for user in users:
         if user.pageable:
-            new_page(session, incident=incident, user=user, kind="notify", body=body, now=now)
+            new_page(
+                session,
+                incident=incident,
+                user=user,
+                kind="notify",
+                body=body,
+                step_run_ids=ids,
+                now=now,
+            )
             sent.append(user)
     return sent
 
@@ -169,7 +186,7 @@ def notify(
             f"#{incident.id} step{'s' if len(todo) > 1 else ''} for you: {listed}. "
             f"Reply DONE {incident.id} {todo[0].position} when done."
         )
-        count += len(_text(session, incident, [user], body, now))
+        count += len(_text(session, incident, [user], body, now, todo[:4]))
     return count
 
 
@@ -205,9 +222,8 @@ def remind_owner(session: Session, *, step_run_id: int, due: str, now: datetime)
         f"#{incident.id} overdue: step {step.position} {_title(run, step)} was due "
         f"{step.due_at:%H:%M} UTC. Reply DONE {incident.id} {step.position} when done."
     )
-    sent = _text(
-        session, incident, owners(session, incident=incident, role=step.owner, at=now), body, now
-    )
+    owner = owners(session, incident=incident, role=step.owner, at=now)
+    sent = _text(session, incident, owner, body, now, [step])
     step.reminded_due_at = step.due_at
     _event(session, step, "owner", sent, now)
     _remind_at(session, TellWolf(step.id, _stamp(step.due_at)), step.due_at + grace(run, step))
@@ -226,9 +242,8 @@ def tell_wolf(session: Session, *, step_run_id: int, due: str, now: datetime) ->
         f"#{incident.id}: step {step.position} {_title(run, step)} (owner {step.owner}) was "
         f"due {step.due_at:%H:%M} UTC and is still {step.state.replace('_', ' ')}."
     )
-    sent = _text(
-        session, incident, owners(session, incident=incident, role="wolf", at=now), body, now
-    )
+    wolf = owners(session, incident=incident, role="wolf", at=now)
+    sent = _text(session, incident, wolf, body, now, [step])
     step.wolf_told_due_at = step.due_at
     _event(session, step, "wolf", sent, now)
     return True

@@ -6,12 +6,18 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from sqlalchemy import select
+
 from service import create_app
 from service.auth.roles import Role
 from service.db import set_clock
+from service.extensions import db
+from service.paging.models import Page
 from service.playbooks import deadlines
+from service.playbooks.jobs import notify_ready
+from service.playbooks.models import PlaybookRun
 from tests.paging.fixtures import contact, twilio_settings, wait_for
-from tests.playbooks.test_runs import declare, drill_dir, states
+from tests.playbooks.test_runs import declare, drill_dir, states, step_action
 
 WOLF_PHONE, REX_PHONE = "+14155550301", "+14155550302"
 
@@ -80,3 +86,28 @@ def test_sweep_repairs_lost_reminders_and_tells_the_wolf_after_the_grace(
     texts = [(m.params["To"], m.params["Body"]) for m in standin.messages]
     assert any(to == REX_PHONE and "overdue" in body for to, body in texts)
     assert any(to == WOLF_PHONE and f"#{number}: step 1" in body for to, body in texts), texts
+
+
+def test_a_step_notice_still_unsent_when_the_step_is_done_is_dropped(app, standin, tmp_path):
+    from workers.runtime import make_worker
+
+    tw = create_app(twilio_settings(standin, PLAYBOOKS_DIR=str(drill_dir(tmp_path, "30m"))))
+    lead, rex = _team(tw)
+    client = tw.test_client()
+    number = declare(client, lead)
+    with tw.app_context():  # the deferred job queues Rex's "step for you" notice, unsent yet
+        with db.transaction() as session:
+            run = session.scalar(select(PlaybookRun).where(PlaybookRun.incident_id == number))
+            ready = [s.id for s in run.steps if s.state == "ready"]
+        assert notify_ready(run.id, ready) == 1
+    with tw.app_context(), db.transaction() as session:
+        waiting = session.scalars(select(Page).where(Page.user_id == rex["id"])).all()
+        assert [(p.status, p.kind) for p in waiting] == [("pending", "notify")]
+        assert waiting[0].step_run_ids
+    assert step_action(client, lead, number, "assess", "done").status_code == 200
+    make_worker(tw, simple=True).work(burst=True, logging_level="WARNING")
+    assert [m for m in standin.messages if m.params["To"] == REX_PHONE] == []
+    events = client.get(f"/api/v1/incidents/{number}/timeline", headers=lead["headers"])
+    dropped = [e for e in events.get_json()["events"] if e["kind"] == "page.dropped"]
+    assert [e["data"]["reason"] for e in dropped] == ["the steps it is about were finished"]
+    assert any(m.params["To"] == WOLF_PHONE for m in standin.messages)  # the page still went
