@@ -28,7 +28,6 @@ from service.paging.sms import (
     TransientSendError,
     build_sender,
 )
-from service.playbooks.models import ACTIVE, PlaybookRun, StepRun
 from service.timeline import events
 from service.timeline import service as timeline
 
@@ -102,8 +101,7 @@ def _body(session: Session, pages: list[Page], now: datetime) -> str:
 
 
 def _live(session: Session, pending: list[Page], now: datetime) -> list[Page]:
-    """Expire what waited too long; drop what is about a resolved incident or about playbook
-    steps already finished; keep the rest."""
+    """Expire what waited too long; drop what is about a resolved incident; keep the rest."""
     live = []
     for page in pending:
         incident = session.get(Incident, page.incident_id) if page.incident_id else None
@@ -117,27 +115,9 @@ def _live(session: Session, pending: list[Page], now: datetime) -> list[Page]:
             resolution.mark_dropped(
                 session, page, reason=f"incident #{incident.id} was {incident.status}"
             )
-        elif page.step_run_ids and not _any_active(session, page.step_run_ids):
-            resolution.mark_dropped(session, page, reason="the steps it is about were finished")
         else:
             live.append(page)
     return live
-
-
-def _any_active(session: Session, step_run_ids: list[int]) -> bool:
-    """Whether any of these playbook steps is still to do (ready, in progress or blocked) in
-    the incident's current playbook."""
-    found = session.scalar(
-        select(func.count())
-        .select_from(StepRun)
-        .join(PlaybookRun, PlaybookRun.id == StepRun.run_id)
-        .where(
-            StepRun.id.in_(step_run_ids),
-            StepRun.state.in_(ACTIVE),
-            PlaybookRun.replaced_at.is_(None),
-        )
-    )
-    return bool(found)
 
 
 def _fits(session: Session, pages: list[Page]) -> int:

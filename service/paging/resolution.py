@@ -38,6 +38,26 @@ def drop_pending(
     return dropped
 
 
+def drop_about_steps(
+    session: Session, *, incident_id: int, active: set[int], reason: str
+) -> list[Page]:
+    """Drop the incident's unsent notices and reminders about playbook steps none of which is
+    in ``active`` (still to do), and record each on the timeline; returns them."""
+    pending = session.scalars(
+        select(Page)
+        .where(
+            Page.incident_id == incident_id,
+            Page.status == PageStatus.PENDING.value,
+            Page.step_run_ids.is_not(None),
+        )
+        .order_by(Page.id)
+    )
+    dropped = [p for p in pending if p.step_run_ids and not set(p.step_run_ids) & active]
+    for page in dropped:
+        mark_dropped(session, page, reason=reason)
+    return dropped
+
+
 def mark_dropped(session: Session, page: Page, *, reason: str) -> None:
     """One message will not be sent: say so on its incident's timeline."""
     page.status, page.error = PageStatus.DROPPED.value, reason[:300]

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from service.auth.models import User
 from service.errors import Conflict, Forbidden, InvalidTransition, NotFound
 from service.incidents.models import OPEN_STATUSES, Incident
+from service.paging import resolution
 from service.playbooks.content import due_at
 from service.playbooks.format import Playbook
 from service.playbooks.models import PlaybookRun, StepRun, StepState
@@ -86,6 +87,9 @@ def attach(
     if old is not None:
         old.replaced_at = now
         session.flush()
+        resolution.drop_about_steps(
+            session, incident_id=incident.id, active=set(), reason="the playbook was replaced"
+        )
     run = PlaybookRun(
         incident_id=incident.id,
         playbook_id=playbook.id,

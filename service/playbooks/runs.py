@@ -19,10 +19,18 @@ from service.auth.roles import Role
 from service.db import utcnow
 from service.errors import Conflict, Forbidden, Invalid, InvalidTransition, NotFound
 from service.incidents.models import Incident, IncidentRole
+from service.paging import resolution
 from service.playbooks import deadlines
 from service.playbooks.content import definitions, due_at
 from service.playbooks.model import parse_duration
-from service.playbooks.models import FINISHED, PlaybookRun, StepNote, StepRun, StepState
+from service.playbooks.models import (
+    ACTIVE,
+    FINISHED,
+    PlaybookRun,
+    StepNote,
+    StepRun,
+    StepState,
+)
 from service.timeline import events
 from service.timeline import service as timeline
 from service.timeline.models import EventKind, TimelineEvent
@@ -151,6 +159,18 @@ def _change(
         reason=reason or None,
     )
     timeline.append(session, incident_id=step.incident_id, actor=actor, event=event)
+    if target.value not in ACTIVE:  # its notices and reminders still unsent would be stale
+        active = set(
+            session.scalars(
+                select(StepRun.id).where(StepRun.run_id == step.run_id, StepRun.state.in_(ACTIVE))
+            )
+        )
+        resolution.drop_about_steps(
+            session,
+            incident_id=step.incident_id,
+            active=active,
+            reason=f"step {step.position} {step.step_id} is {target.value.replace('_', ' ')}",
+        )
 
 
 def advance(

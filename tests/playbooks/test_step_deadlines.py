@@ -109,5 +109,5 @@ def test_a_step_notice_still_unsent_when_the_step_is_done_is_dropped(app, standi
     assert [m for m in standin.messages if m.params["To"] == REX_PHONE] == []
     events = client.get(f"/api/v1/incidents/{number}/timeline", headers=lead["headers"])
     dropped = [e for e in events.get_json()["events"] if e["kind"] == "page.dropped"]
-    assert [e["data"]["reason"] for e in dropped] == ["the steps it is about were finished"]
+    assert [e["data"]["reason"] for e in dropped] == ["step 1 assess is done"]
     assert any(m.params["To"] == WOLF_PHONE for m in standin.messages)  # the page still went
