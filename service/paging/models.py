@@ -122,7 +122,7 @@ class Page(Base):
     #: the statement approval a request or reminder is about (dropped once it is decided)
     approval_id: Mapped[int | None] = mapped_column(Integer)
     #: the playbook steps a notice or reminder is about (dropped unsent once none is active)
-    step_run_ids: Mapped[list[int] | None] = mapped_column(JSON)
+    step_run_ids: Mapped[list[int] | None] = mapped_column(JSON(none_as_null=True))
     status: Mapped[str] = mapped_column(String(16), default=PageStatus.PENDING.value, index=True)
     provider_id: Mapped[str | None] = mapped_column(String(64), index=True)
     #: pages sent together (one bundled SMS) share a key; it is the provider idempotency key
