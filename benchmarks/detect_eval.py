@@ -22,7 +22,15 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
-from nab_score import PROFILES, Profile, load_profiles, normalise, prepare, raw_score  # noqa: E402
+from nab_score import (  # noqa: E402
+    PROFILES,
+    Profile,
+    load_profiles,
+    normalise,
+    prepare,
+    raw_score,
+    sweep,
+)
 
 from service.detection.backtest import replay  # noqa: E402
 from service.detection.engine import DetectorConfig  # noqa: E402
@@ -64,12 +72,20 @@ def thin(values: np.ndarray, fraction: float, seed: int) -> np.ndarray:
     return rng.binomial(values.astype(np.int64), fraction).astype(float)
 
 
-def detect(s: Series, values: np.ndarray | None, overrides: dict[str, Any]) -> list[float]:
-    """Alarm column (1.0 where an incident opens) of one series under a configuration."""
+def columns(
+    s: Series, values: np.ndarray | None, overrides: dict[str, Any]
+) -> tuple[list[float], list[float]]:
+    """(anomaly_score, alarm) columns of one series under a configuration, as backtest writes."""
     cfg = DetectorConfig(**{**NAB_CONFIG, **overrides})
     vals = s.values if values is None else values
     rows = [(raw, t, float(v)) for raw, t, v in zip(s.stamps, s.times, vals, strict=True)]
-    return [float(alarm) for _, _, alarm in replay(rows, cfg)]
+    out = list(replay(rows, cfg))
+    return [score for _, score, _ in out], [float(alarm) for _, _, alarm in out]
+
+
+def detect(s: Series, values: np.ndarray | None, overrides: dict[str, Any]) -> list[float]:
+    """Alarm column (1.0 where an incident opens) of one series under a configuration."""
+    return columns(s, values, overrides)[1]
 
 
 def score_files(
@@ -83,6 +99,16 @@ def score_files(
         p: normalise(sum(raw_score(f, 0.5, profiles[p]) for f in files), windows, profiles[p])
         for p in PROFILES
     }
+
+
+def swept(
+    series: Sequence[Series], scores: Sequence[list[float]], data: Path = DATA
+) -> dict[str, float]:
+    """NAB's own procedure on the anomaly_score columns: the threshold swept per profile."""
+    profiles: dict[str, Profile] = load_profiles(data / "config" / "profiles.json")
+    files = [prepare(s.key, s.stamps, c, s.windows) for s, c in zip(series, scores, strict=True)]
+    windows = sum(f.windows for f in files)
+    return {p: normalise(sweep(files, profiles[p])[1], windows, profiles[p]) for p in PROFILES}
 
 
 def counts(series: Sequence[Series], alarms: Sequence[list[float]]) -> tuple[int, int, int]:

@@ -3,20 +3,23 @@
 Each row is one closed bucket, folded into a fresh :class:`MonitorModel` with
 :meth:`MonitorModel.update`: row i is assessed when its bucket closes, with only rows before it
 in the state, through the same episode rule the service uses. Output per input file (same
-name, in ``out_dir``): ``timestamp,anomaly_score,alarm``. ``anomaly_score`` is monotone in the
-calibrated surprise (0.5 at the monitor's threshold), ``alarm`` is 1 exactly where an incident
-would open.
+name, in ``out_dir``): ``timestamp,anomaly_score,alarm``. ``alarm`` is 1 exactly where an
+incident would open. ``anomaly_score`` is the model's score (monotone in the calibrated surprise,
+0.5 at the monitor's threshold) where an incident could open, and 0 where it could not (see
+:func:`opening_score`), so a threshold swept over it counts each burst once, as a change of the
+false-page budget would.
 """
 
 from __future__ import annotations
 
 import csv
 import dataclasses
+from collections import deque
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
-from service.detection.engine import BucketAgg, DetectorConfig, MonitorModel
+from service.detection.engine import Assessment, BucketAgg, DetectorConfig, MonitorModel
 
 TS_FORMAT = "%Y-%m-%d %H:%M:%S"
 
@@ -41,14 +44,39 @@ def infer_bucket_seconds(rows: list[tuple[str, datetime, float]]) -> int:
     return max(gaps, key=lambda g: gaps[g]) if gaps else 300
 
 
+def opening_score(a: Assessment, *, incident_open: bool, recent_max: float) -> float:
+    """The row's score where an incident could open there, else 0.
+
+    An incident opens where no incident is open and the score crosses the threshold; at a
+    lower threshold (a larger budget) the episode rule holds the same way: a row opens only if
+    no row of the last ``rearm_seconds`` scored as high. So the opening row keeps its score,
+    rows while an incident is open score 0 (they would not page again), and other rows keep
+    their score only if it beats every score of the last ``rearm_seconds``. For a given state
+    the result is still monotone in the surprise, and a threshold of 0.5 gives exactly the
+    ``alarm`` column.
+    """
+    if a.opens:
+        return a.score
+    if incident_open or a.score <= recent_max:
+        return 0.0
+    return a.score
+
+
 def replay(
     rows: list[tuple[str, datetime, float]], config: DetectorConfig
 ) -> Iterator[tuple[str, float, int]]:
-    """Yield ``(timestamp, score, alarm)`` per row, assessing each row when it closes."""
+    """Yield ``(timestamp, anomaly_score, alarm)`` per row, assessing each row when it closes."""
     model = MonitorModel(config)
+    recent: deque[tuple[int, float]] = deque()  # (bucket start, raw score) of the last rearm
     for raw, ts, value in rows:
         a = model.update(BucketAgg(start=ts, count=value))
-        yield raw, a.score, int(a.opens)
+        start = int(a.bucket_start.timestamp())
+        while recent and recent[0][0] <= start - config.rearm_seconds:
+            recent.popleft()
+        recent_max = max((score for _, score in recent), default=0.0)
+        score = opening_score(a, incident_open=model.episode_open, recent_max=recent_max)
+        recent.append((start, a.score))
+        yield raw, score, int(a.opens)
 
 
 def backtest_files(

@@ -53,6 +53,26 @@ def test_one_alarm_per_spike_and_output_shape(tmp_path: Path) -> None:
     assert float(rows[450]["anomaly_score"]) >= 0.5
 
 
+def test_a_burst_scores_once_so_a_swept_threshold_counts_it_once(tmp_path: Path) -> None:
+    """Rows after the opening row of a burst score 0 (the incident is open); a threshold of 0.5
+    gives exactly the alarms; at any lower threshold the burst is still one detection."""
+    vals = synthetic(n=900)
+    for k in range(8):  # a second, slower burst 20 hours later: rising, then falling
+        vals[450 + 240 + k] = [120, 200, 320, 500, 700, 500, 300, 150][k]
+    src = tmp_path / "S.csv"
+    write_series(src, vals)
+    [out] = backtest_files([src], tmp_path / "out")
+    rows = read_out(out)
+    scores = [float(r["anomaly_score"]) for r in rows]
+    alarms = [i for i, r in enumerate(rows) if r["alarm"] == "1"]
+    assert alarms == [450, 690]
+    assert [i for i, s in enumerate(scores) if s >= 0.5] == alarms
+    assert all(scores[i] == 0.0 for i in range(451, 456))  # the incident is open
+    for lo, hi in ((440, 460), (680, 700)):
+        for threshold in (0.5, 0.3, 0.1):
+            assert sum(s >= threshold for s in scores[lo:hi]) == 1, (lo, threshold)
+
+
 def test_replay_is_causal(tmp_path: Path) -> None:
     vals = synthetic()
     full, cut = tmp_path / "full" / "S.csv", tmp_path / "cut" / "S.csv"
