@@ -27,6 +27,8 @@ from service.detection.stats import nb_log10_tail
 STATE_VERSION = 3
 #: how much a volume-anomalous bucket teaches the level, profiles and dispersion
 ANOMALY_WEIGHT = 0.1
+#: calm buckets in a row that a firestorm's run above the calm band may hold (its onset)
+ONSET_GAP = 2
 
 
 class MonitorModel:
@@ -346,7 +348,7 @@ class MonitorModel:
             negative_shift=negative_shift,
             fire=fire,
             opens=False,
-            episode_start=self._episode_start(start) if fire else None,
+            episode_start=self._episode_start(start, k, cur.count, mu_cur) if fire else None,
             score=score,
             reasons=tuple(reasons),
         )
@@ -372,16 +374,33 @@ class MonitorModel:
         """Above the calm band: mu + 2 sigma of the count model."""
         return count > mu + 2.0 * math.sqrt(mu + self.phi * mu * mu)
 
-    def _episode_start(self, start: int) -> datetime:
-        """Earliest bucket of the unbroken run above the calm band that ends at ``start``."""
+    def _episode_start(self, start: int, window: int, count: float, mu: float) -> datetime:
+        """Where the running spike began: the earliest bucket of the run above the calm band
+        that holds the newest such bucket of the window that fired (the bucket at ``start``,
+        holding ``count`` against ``mu``, or one before it: the newest minutes may still be
+        filling when a listening tool delivers late). Up to ``ONSET_GAP`` calm buckets in a
+        row inside the run do not end it (small counts, a lagging minute). ``start`` itself
+        when no bucket of the window is above the band."""
         b = self.config.bucket_seconds
-        first = start
-        for j in range(1, len(self.ring) + 1):
-            c, m, _, _ = self.ring[-j]
-            if not self._loud(c, m):
-                break
-            first = start - j * b
-        return _dt(first)
+        rows = len(self.ring)
+        newest = (
+            0
+            if self._loud(count, mu)
+            else next(
+                (j for j in range(1, min(window, rows + 1)) if self._loud(*self.ring[-j][:2])), None
+            )
+        )
+        if newest is None:
+            return _dt(start)
+        first, calm = newest, 0
+        for j in range(newest + 1, rows + 1):
+            if self._loud(*self.ring[-j][:2]):
+                first, calm = j, 0
+            else:
+                calm += 1
+                if calm > ONSET_GAP:
+                    break
+        return _dt(start - first * b)
 
     def refresh(self, recent: dict[int, BucketAgg]) -> None:
         """Correct the remembered recent buckets with their counts now (late mentions).

@@ -309,3 +309,30 @@ def test_the_trip_count_is_where_the_next_minute_becomes_surprising(rate: float)
     assert not usual.volume_anomalous
     assert MonitorModel(CFG).trip_count() == math.inf  # no history: never urgent
     assert rebuild(b[:60], CFG).trip_count() == math.inf  # warming up
+
+
+def test_the_onset_is_where_the_run_began_even_when_the_newest_minutes_are_still_empty() -> None:
+    """A listening tool delivering two minutes late: the minutes just before the opening are
+    still empty when it fires, yet the firestorm's onset is where its loud run began."""
+    ramp = EVENT
+    b = stream(EVENT + 8, 12.0, events=((EVENT, 8, 5.0, 0.6),), seed=4)
+    model = MonitorModel(CFG)
+    for bucket in b[: EVENT + 6]:
+        model.update(bucket)
+    # ... then two empty minutes (not delivered yet) and an empty current minute
+    for m in (EVENT + 6, EVENT + 7):
+        model.update(BucketAgg(T0 + timedelta(minutes=m)))
+    now = T0 + timedelta(minutes=EVENT + 8, seconds=10)
+    a = model.assess(now, BucketAgg(T0 + timedelta(minutes=EVENT + 8)))
+    assert a.fire
+    assert a.episode_start == T0 + timedelta(minutes=ramp)
+
+
+def test_a_sudden_spike_has_its_onset_in_its_own_minute() -> None:
+    b = stream(EVENT + 1, 12.0, events=((EVENT, 1, 8.0, 0.7),), seed=4)
+    model = MonitorModel(CFG)
+    for bucket in b[:EVENT]:
+        model.update(bucket)
+    a = model.assess(T0 + timedelta(minutes=EVENT, seconds=59), b[EVENT])
+    assert a.fire
+    assert a.episode_start == T0 + timedelta(minutes=EVENT)
