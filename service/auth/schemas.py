@@ -10,7 +10,7 @@ from marshmallow import validate
 
 from service.auth.roles import Role
 from service.auth.service import PHONE_SHAPE, InvalidPhone, normalize_phone
-from service.fields import Flag, Whole
+from service.fields import Flag, Timestamp, Whole
 
 
 class PhoneField(ma.fields.String):
@@ -71,7 +71,7 @@ class UserSchema(ma.Schema):
     phone = ma.fields.String(allow_none=True)
     active = ma.fields.Boolean()
     roles = ma.fields.Method("_roles")
-    created_at = ma.fields.AwareDateTime()
+    created_at = Timestamp()
 
     def _roles(self, user) -> list[str]:  # noqa: ANN001
         return sorted(r.value for r in user.role_set)
@@ -91,10 +91,10 @@ class TokenSchema(ma.Schema):
     user_id = ma.fields.Integer()
     name = ma.fields.String()
     prefix = ma.fields.String(metadata={"description": "first characters, to recognise it"})
-    created_at = ma.fields.AwareDateTime()
-    expires_at = ma.fields.AwareDateTime(allow_none=True)
-    last_used_at = ma.fields.AwareDateTime(allow_none=True)
-    revoked_at = ma.fields.AwareDateTime(allow_none=True)
+    created_at = Timestamp()
+    expires_at = Timestamp(allow_none=True)
+    last_used_at = Timestamp(allow_none=True)
+    revoked_at = Timestamp(allow_none=True)
 
 
 class IssuedTokenSchema(TokenSchema):

@@ -40,7 +40,13 @@ class StepReasonSchema(ma.Schema):
 class StepNoteCreateSchema(ma.Schema):
     """A note on a step."""
 
-    text = ma.fields.String(required=True, validate=validate.Length(min=1, max=5_000))
+    text = ma.fields.String(
+        required=True,
+        validate=[
+            validate.Length(min=1, max=5_000),
+            validate.Regexp(NOT_BLANK, error="the note is empty"),
+        ],
+    )
 
 
 class StepNoteSchema(ma.Schema):

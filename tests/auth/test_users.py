@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from service.auth.roles import Role
@@ -18,6 +20,8 @@ def test_admin_creates_user_with_e164_phone(client, admin):
     assert resp.status_code == 201, resp.get_json()
     body = resp.get_json()
     assert body["phone"] == "+14155552671" and body["roles"] == ["legal"]
+    # times read as everywhere else in the API: UTC, microseconds, "Z"
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z", body["created_at"])
 
 
 @pytest.mark.parametrize(

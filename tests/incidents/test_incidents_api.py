@@ -200,11 +200,14 @@ def test_notes_and_roles(client, wolf, admin, people, reviewer, unchanged):
     )
     assert note.status_code == 201 and note.get_json()["kind"] == "note.added"
     unchanged.mark()
-    assert_problem(
-        client.post("/api/v1/incidents/1/notes", json={"text": ""}, headers=legal["headers"]),
-        422,
-        field="text",
-    )
+    for blank in ("", "   ", "\n\t "):
+        assert_problem(
+            client.post(
+                "/api/v1/incidents/1/notes", json={"text": blank}, headers=legal["headers"]
+            ),
+            422,
+            field="text",
+        )
     assert_problem(
         client.post("/api/v1/incidents/1/notes", json={"text": "x"}, headers=reviewer["headers"]),
         403,

@@ -136,6 +136,13 @@ def test_walk_a_playbook_via_api_with_rules(drill_app, people, unchanged):
     assert resp.status_code == 409 and resp.get_json()["type"].endswith("invalid-transition")
     assert step_action(client, responder, number, "assess", "block").status_code == 422
     assert step_action(client, comms, number, "reply", "skip", reason="no").status_code == 403
+    blank = client.post(
+        f"/api/v1/incidents/{number}/playbook/steps/assess/notes",
+        json={"text": "  \n "},
+        headers=responder["headers"],
+    )
+    assert blank.status_code == 422
+    assert [e["field"] for e in blank.get_json()["errors"]] == ["text"]
     unchanged.check()
     assert step_action(client, responder, number, 1, "start").get_json()["state"] == "in_progress"
     resp = client.post(
