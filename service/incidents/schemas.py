@@ -7,11 +7,11 @@ from marshmallow import validate
 
 from service.api import openapi_rules
 from service.fields import Id, Timestamp
-from service.incidents.models import IncidentRole, Severity, Status
+from service.incidents.models import MAX_NOTE, IncidentRole, Severity, Status
 
 TITLE = validate.Length(min=1, max=200)
 DESCRIPTION = validate.Length(max=10_000)
-NOTE = validate.Length(min=1, max=5_000)
+NOTE = validate.Length(min=1, max=MAX_NOTE)
 
 
 class IncidentCreateSchema(ma.Schema):
