@@ -45,6 +45,8 @@ class IncidentRole(StrEnum):
 
 
 OPEN_STATUSES = (Status.TRIGGERED, Status.ACKNOWLEDGED)
+#: longest note accepted (characters), by the API and the phone pages alike
+MAX_NOTE = 5_000
 
 
 class Incident(Base):

@@ -7,11 +7,14 @@ from marshmallow import validate
 
 from service.api import openapi_rules
 from service.fields import NOT_BLANK, Id, Timestamp
-from service.incidents.models import IncidentRole, Severity, Status
+from service.incidents.models import MAX_NOTE, IncidentRole, Severity, Status
 
 TITLE = validate.Length(min=1, max=200)
 DESCRIPTION = validate.Length(max=10_000)
-NOTE = [validate.Length(min=1, max=5_000), validate.Regexp(NOT_BLANK, error="the note is empty")]
+NOTE = [
+    validate.Length(min=1, max=MAX_NOTE),
+    validate.Regexp(NOT_BLANK, error="the note is empty"),
+]
 
 
 class IncidentCreateSchema(ma.Schema):

@@ -241,13 +241,19 @@ def _refusal_check(
         raise Invalid(f"a reason is required to {action} a step", field="reason")
     if action == "skip" and not step.optional and not is_lead(user, incident):
         raise Forbidden("only optional steps may be skipped, unless by an admin or the Wolf")
-    definition = definitions(run)[step.step_id]
-    if action == "done" and definition.get("needs_approved_statement"):
-        if not approved(session, incident_id=incident.id):
-            raise StatementNotApproved(
-                f"step {step.position} ({step.step_id}) needs an approved statement first"
-            )
+    if action == "done" and waits_for_statement(session, run=run, step=step):
+        raise StatementNotApproved(
+            f"step {step.position} ({step.step_id}) needs an approved statement first"
+        )
     return reason
+
+
+def waits_for_statement(session: Session, *, run: PlaybookRun, step: StepRun) -> bool:
+    """Whether the step needs an approved statement its incident does not have yet (marking
+    it done is refused until then; the approval itself finishes it)."""
+    if not definitions(run)[step.step_id].get("needs_approved_statement"):
+        return False
+    return not approved(session, incident_id=run.incident_id)
 
 
 def act(

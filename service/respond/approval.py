@@ -14,7 +14,7 @@ from service.incidents.models import Incident
 from service.paging.models import PageLink
 from service.statements import approval as approvals
 from service.statements import service as statements
-from service.statements.models import Approval, Decision
+from service.statements.models import MAX_COMMENT, Approval, Decision
 
 #: who may decide (as in the API); the version's rule says which roles are required
 APPROVERS = {Role.LEGAL, Role.COMMS, Role.WOLF, Role.ADMIN}
@@ -50,8 +50,25 @@ def view(link: PageLink) -> dict[str, Any]:
     }
 
 
+def comment_of(form: Mapping[str, Any]) -> str:
+    """The comment as typed (line breaks as the API stores them), without surrounding space."""
+    return str(form.get("comment", "")).replace("\r\n", "\n").strip()
+
+
+def _checked_comment(comment: str) -> str:
+    """The API's bound: no comment longer than MAX_COMMENT (never cut: refused). That a
+    rejection says why is the decision's own rule (`statements.approval.decide`)."""
+    if len(comment) > MAX_COMMENT:
+        raise Invalid(
+            f"the comment is {len(comment):,} characters long; at most {MAX_COMMENT:,} fit",
+            field="comment",
+        )
+    return comment
+
+
 def decide(link: PageLink, form: Mapping[str, Any]) -> str:
-    """Approve or reject the exact version named by the link (its hash must match)."""
+    """Approve or reject the exact version named by the link (its hash must match); the
+    outcome's code for the page (`approved` or `rejected`)."""
     if not link.user.role_set & APPROVERS:
         raise Forbidden("your role cannot decide on statements")
     approval = _approval(link)
@@ -61,6 +78,7 @@ def decide(link: PageLink, form: Mapping[str, Any]) -> str:
         decision = Decision(form.get("decision", ""))
     except ValueError:
         raise Invalid("decision must be approve or reject", field="decision") from None
+    comment = _checked_comment(comment_of(form))
     getlist = getattr(form, "getlist", None)
     checklist = list(getlist("checklist")) if getlist else []
     approvals.decide(
@@ -70,11 +88,18 @@ def decide(link: PageLink, form: Mapping[str, Any]) -> str:
         version=version,
         decision=decision,
         sha256=str(form.get("sha256", ""))[:64],
-        comment=str(form.get("comment", "")).strip()[:2000],
+        comment=comment,
         checklist=[str(c)[:64] for c in checklist],
         user=link.user,
         now=utcnow(),
+        via="link",
     )
-    if decision is Decision.APPROVE:
-        return f"version {version.number} approved"
-    return f"version {version.number} rejected"
+    return "approved" if decision is Decision.APPROVE else "rejected"
+
+
+def outcome(link: PageLink, code: str) -> str | None:
+    """The page's own words for a decision just made (`?done=approved`), None for any other
+    code: the query names an outcome, it never supplies text."""
+    if code not in ("approved", "rejected"):
+        return None
+    return f"version {_approval(link).version.number} {code}"

@@ -9,6 +9,7 @@ functions as the API, with the person as the actor ("via link").
 
 from __future__ import annotations
 
+import re
 import secrets
 from typing import Any
 from urllib.parse import urlsplit
@@ -21,19 +22,27 @@ from service.auth.roles import NOTE_TAKERS, RESPONDERS
 from service.db import utcnow
 from service.errors import DomainError, Forbidden, Invalid
 from service.extensions import db
+from service.guards import BadInput
 from service.incidents import service as incidents
-from service.incidents.models import Incident
+from service.incidents.models import MAX_NOTE, Incident
 from service.paging import links
 from service.paging.models import PageLink
 from service.playbooks import runs
 from service.playbooks.content import definitions
 from service.postmortem.sentences import describe
 from service.respond import approval as approval_page
+from service.statements.models import MAX_COMMENT
 from service.timeline.models import TimelineEvent
 from service.timeline.service import Actor
 
 blp = Blueprint("respond", __name__, url_prefix="/r", template_folder="templates")
 ACTIONS = ("acknowledge", "resolve", "note", "step")
+#: the page's own words for what its form just did (`?done=<code>`; a step's code is step-<n>):
+#: the query names an outcome, it never supplies the text shown
+OUTCOMES = {"acknowledged": "acknowledged", "resolved": "resolved", "note": "note added"}
+_STEP_DONE = re.compile(r"step-([0-9]{1,4})")
+#: how a refused field is named on the page
+_FIELDS = {"note": "the note", "comment": "the comment", "csrf": "the form"}
 
 
 @blp.before_request
@@ -70,6 +79,22 @@ def _refuse(status: int, detail: str) -> Response:
     return make_response(render_template("respond/refused.html", detail=detail), status)
 
 
+@blp.errorhandler(BadInput)
+def _bad_input(error: BadInput) -> Response:
+    """A request guard's refusal (a NUL character in a note, ...) as a page saying what was
+    wrong: a phone browser shows HTML, never problem+json. Nothing was changed."""
+    if not g.get("csp_nonce"):  # the guard runs before this blueprint's own hooks
+        g.csp_nonce = secrets.token_urlsafe(16)
+    if error.location in ("path", "query"):
+        what = "the link"
+    else:
+        what = _FIELDS.get(error.field, f"the field {error.field!r}")
+    detail = f"{what[0].upper()}{what[1:]} {error.description}"
+    if "NUL" in (error.description or ""):
+        detail += " (an invisible character, often pasted with text): remove it and send again"
+    return _refuse(error.code or 400, detail + ".")
+
+
 def _link(token: str) -> PageLink | None:
     return links.find(db.session, token, now=utcnow())
 
@@ -92,21 +117,79 @@ def _timeline(incident_id: int) -> list[dict[str, Any]]:
 
 
 def _steps(incident: Incident, link: PageLink) -> list[dict[str, Any]]:
+    """The playbook's steps; "Mark done" only where it can succeed, else why not."""
     run = runs.current_run(db.session, incident_id=incident.id)
     if run is None:
         return []
     titles = {k: str(v.get("title", k)) for k, v in definitions(run).items()}
-    return [
-        {
-            "ref": str(step.position),
-            "title": titles.get(step.step_id, step.step_id),
-            "owner": step.owner,
-            "state": step.state,
-            "may_finish": step.state in ("ready", "in_progress")
-            and runs.may_act(link.user, incident, step),
-        }
-        for step in run.steps
-    ]
+    out = []
+    for step in run.steps:
+        active = step.state in ("ready", "in_progress")
+        waits = active and runs.waits_for_statement(db.session, run=run, step=step)
+        out.append(
+            {
+                "ref": str(step.position),
+                "title": titles.get(step.step_id, step.step_id),
+                "owner": step.owner,
+                "state": step.state,
+                "waits_for_statement": waits,
+                "may_finish": active and not waits and runs.may_act(link.user, incident, step),
+            }
+        )
+    return out
+
+
+def _outcome(code: str, steps: list[dict[str, Any]]) -> str | None:
+    """The incident page's words for `?done=<code>`, None for a code it does not know."""
+    if code in OUTCOMES:
+        return OUTCOMES[code]
+    step = _STEP_DONE.fullmatch(code)
+    if step and any(s["ref"] == step.group(1) for s in steps):
+        return f"step {step.group(1)} done"
+    return None
+
+
+def _page(
+    link: PageLink,
+    token: str,
+    *,
+    done: str = "",
+    problem: str | None = None,
+    kept: dict[str, Any] | None = None,
+    status: int = 200,
+) -> Response:
+    """The link's page: the incident, or the approval; after a refused form, the problem and
+    the form again with what was typed (`kept`)."""
+    incident = db.session.get_one(Incident, link.incident_id)
+    common = {
+        "incident": incident,
+        "link": link,
+        "token": token,
+        "csrf": links.csrf_token(link),
+        "problem": problem,
+        "kept": kept or {},
+        "max_note": MAX_NOTE,
+        "max_comment": MAX_COMMENT,
+    }
+    if link.approval_id is not None:
+        body = render_template(
+            "respond/approval.html",
+            **common,
+            done=approval_page.outcome(link, done),
+            **approval_page.view(link),
+        )
+        return make_response(body, status)
+    steps = _steps(incident, link)
+    body = render_template(
+        "respond/incident.html",
+        **common,
+        done=_outcome(done, steps),
+        events=_timeline(incident.id),
+        steps=steps,
+        may_respond=bool(link.user.role_set & set(RESPONDERS)),
+        may_note=bool(link.user.role_set & set(NOTE_TAKERS)),
+    )
+    return make_response(body, status)
 
 
 @blp.route("/<token>", methods=["GET"])
@@ -115,24 +198,7 @@ def show(token: str) -> Any:
     link = _link(token)
     if link is None:
         return _gone()
-    incident = db.session.get_one(Incident, link.incident_id)
-    common = {
-        "incident": incident,
-        "link": link,
-        "token": token,
-        "csrf": links.csrf_token(link),
-        "done": request.args.get("done", "")[:80],
-    }
-    if link.approval_id is not None:
-        return render_template("respond/approval.html", **common, **approval_page.view(link))
-    return render_template(
-        "respond/incident.html",
-        **common,
-        events=_timeline(incident.id),
-        steps=_steps(incident, link),
-        may_respond=bool(link.user.role_set & set(RESPONDERS)),
-        may_note=bool(link.user.role_set & set(NOTE_TAKERS)),
-    )
+    return _page(link, token, done=request.args.get("done", ""))
 
 
 def _checked(token: str) -> PageLink | Response:
@@ -144,15 +210,34 @@ def _checked(token: str) -> PageLink | Response:
     return link
 
 
+def _typed_note() -> str:
+    """The note as typed, without surrounding space, its line breaks as the API stores them
+    (a form sends CRLF, which the textarea's own count took as one character)."""
+    return (request.form.get("note") or "").replace("\r\n", "\n").strip()
+
+
+def _note() -> str:
+    """The typed note, within the API's limit (never cut: a longer one is refused)."""
+    note = _typed_note()
+    if len(note) > MAX_NOTE:
+        raise Invalid(
+            f"the note is {len(note):,} characters long; at most {MAX_NOTE:,} fit. "
+            "Shorten it and send it again",
+            field="note",
+        )
+    return note
+
+
 def _act(link: PageLink, action: str) -> str:
-    """Carry out one form action through the same service functions as the API and SMS."""
+    """Carry out one form action through the same service functions as the API and SMS; the
+    outcome's code for the page (`OUTCOMES`, or step-<n>)."""
     session, user = db.session, link.user
     actor = Actor.of(user, via="link")
     incident = incidents.get(session, number=link.incident_id, lock=True)
-    note = (request.form.get("note") or "").strip()[:1000]
     if action in ("acknowledge", "resolve"):
         if not user.role_set & set(RESPONDERS):
             raise Forbidden(f"your role cannot {action} incidents")
+        note = _note()
         incidents.transition(
             session, incident=incident, action=action, actor=actor, note=note or None
         )
@@ -160,15 +245,16 @@ def _act(link: PageLink, action: str) -> str:
     if action == "note":
         if not user.role_set & set(NOTE_TAKERS):
             raise Forbidden("your role cannot add notes")
+        note = _note()
         if not note:
-            raise Invalid("write a note first", field="note")
+            raise Invalid("the note is empty: write a note first", field="note")
         incidents.add_note(session, incident=incident, actor=actor, text=note)
-        return "note added"
+        return "note"
     step = (request.form.get("step") or "").strip()[:64]
     done = runs.act(
         session, incident=incident, ref=step, action="done", user=user, now=utcnow(), via="link"
     )
-    return f"step {done.position} done"
+    return f"step-{done.position}"
 
 
 @blp.route("/<token>/act", methods=["POST"])
@@ -183,6 +269,10 @@ def act(token: str) -> Any:
     try:
         done = _act(link, action)
         db.session.commit()
+    except Invalid as exc:  # what was typed: the page again, saying what to change
+        db.session.rollback()
+        kept = {"action": action, "note": _typed_note()}
+        return _page(link, token, problem=exc.detail, kept=kept, status=exc.status)
     except DomainError as exc:
         db.session.rollback()
         return _refuse(exc.status if exc.status >= 400 else 400, exc.detail)
@@ -200,6 +290,13 @@ def decide(token: str) -> Any:
     try:
         done = approval_page.decide(link, request.form)
         db.session.commit()
+    except Invalid as exc:  # what was typed: the page again, saying what to change
+        db.session.rollback()
+        kept = {
+            "comment": approval_page.comment_of(request.form),
+            "checklist": request.form.getlist("checklist"),
+        }
+        return _page(link, token, problem=exc.detail, kept=kept, status=exc.status)
     except DomainError as exc:
         db.session.rollback()
         return _refuse(exc.status if exc.status >= 400 else 400, exc.detail)

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from service.auth.models import User
 from service.auth.roles import Role
 from service.bus import publish
-from service.errors import Conflict, Forbidden
+from service.errors import Conflict, Forbidden, Invalid
 from service.incidents.models import Incident, IncidentRole
 from service.jobs import after_commit
 from service.paging.resolution import drop_pending
@@ -250,8 +250,10 @@ def decide(
     checklist: list[str],
     user: User,
     now: datetime,
+    via: str | None = None,
 ) -> Approval:
-    """One required role approves or rejects this exact text (row-locked: one decision wins)."""
+    """One required role approves or rejects this exact text (row-locked: one decision wins);
+    `via` names the channel on the timeline's actor ("link" from the phone page)."""
     label = _label(statement, version)
     approval = lock(session, version=version)
     if approval is None:
@@ -265,6 +267,8 @@ def decide(
         approve=decision is Decision.APPROVE,
         checklist=checklist,
     )
+    if decision is Decision.REJECT and not comment.strip():
+        raise Invalid(f"a rejection of {label} needs a comment saying why", field="comment")
     session.add(
         ApprovalDecision(
             approval=approval,
@@ -294,7 +298,7 @@ def decide(
     timeline.append(
         session,
         incident_id=incident.id,
-        actor=Actor.of(user),
+        actor=Actor.of(user, via=via),
         event=decided(
             statement_id=statement.id,
             version=version.number,

@@ -15,6 +15,8 @@ from service.db import Base, UTCDateTime, utcnow
 
 #: longest statement text accepted (characters)
 MAX_TEXT = 10_000
+#: longest decision comment accepted (characters), by the API and legal's phone page alike
+MAX_COMMENT = 5_000
 
 
 class Purpose(StrEnum):

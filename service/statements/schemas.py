@@ -6,14 +6,14 @@ import marshmallow as ma
 from marshmallow import validate
 
 from service.fields import NOT_BLANK, Link, QueryId, Timestamp
-from service.statements.models import MAX_TEXT, Decision, Purpose
+from service.statements.models import MAX_COMMENT, MAX_TEXT, Decision, Purpose
 
 TEXT = [
     validate.Length(min=1, max=MAX_TEXT),
     validate.Regexp(NOT_BLANK, error="the statement text is empty"),
 ]
 CHANNEL = validate.Length(min=1, max=40)
-COMMENT = validate.Length(max=5_000)
+COMMENT = validate.Length(max=MAX_COMMENT)
 HASH = validate.Regexp(r"^[0-9a-f]{64}$", error="a sha256 hex digest (64 lowercase hex digits)")
 
 
@@ -48,7 +48,7 @@ class DecisionArgsSchema(ma.Schema):
 class RejectArgsSchema(DecisionArgsSchema):
     """A rejection needs a comment saying why."""
 
-    comment = ma.fields.String(required=True, validate=validate.Length(min=1, max=5_000))
+    comment = ma.fields.String(required=True, validate=validate.Length(min=1, max=MAX_COMMENT))
 
 
 class PublishArgsSchema(ma.Schema):

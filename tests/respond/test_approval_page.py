@@ -3,6 +3,7 @@ checklist and the rule; legal approves that exact version (hash-bound, four eyes
 
 from __future__ import annotations
 
+import pytest
 from sqlalchemy import select
 
 from service.auth.models import User
@@ -61,7 +62,8 @@ def test_legal_approves_the_exact_version_from_the_link(tw_app, tw_jobs, standin
     )
     assert resp.status_code == 303, resp.get_data(as_text=True)
     [approved] = events(client, crew["wolf"], number, "statement.approved")
-    assert approved["actor"].startswith("Lena Legal") and approved["data"]["version"] == 2
+    assert approved["actor"] == f"Lena Legal (#{crew['legal']['id']}) via link"
+    assert approved["data"]["version"] == 2
     after = client.get(resp.headers["Location"]).get_data(as_text=True)
     assert "version 2 approved" in after and "Approve version" not in after
     again = client.post(
@@ -98,7 +100,12 @@ def test_a_decided_approval_sends_no_reminder_and_records_the_drop(tw_app, tw_jo
     csrf = form_token(client, path)
     client.post(
         path + "/decide",
-        data={"csrf": csrf, "decision": "reject", "sha256": content_hash(edited)},
+        data={
+            "csrf": csrf,
+            "decision": "reject",
+            "sha256": content_hash(edited),
+            "comment": "Too vague",
+        },
     )
     tw_jobs()
     assert not any("REMINDER" in m.params["Body"] for m in standin.messages)
@@ -128,3 +135,63 @@ def test_four_eyes_hold_on_the_page_as_in_the_api(tw_app, tw_jobs, standin):
     assert events(client, crew["wolf"], number, "statement.approved") == []
     assert sms_webhook(client, "APPROVE", LEGAL, token=standin.auth_token).status_code == 200
     assert events(client, crew["wolf"], number, "statement.approved") == []  # never by SMS
+
+
+def _approval_status(tw_app) -> str:
+    with tw_app.app_context():
+        return db.session.scalars(select(Approval)).one().status
+
+
+@pytest.mark.parametrize("comment", ["", "  \r\n "])
+def test_a_rejection_without_a_comment_is_refused_on_the_page(tw_app, tw_jobs, standin, comment):
+    client, number, sid, edited, crew = _setup(tw_app, tw_jobs, standin)
+    path = link_in(standin, LEGAL)
+    form = {"csrf": form_token(client, path), "sha256": content_hash(edited)}
+    resp = client.post(path + "/decide", data={**form, "decision": "reject", "comment": comment})
+    text = resp.get_data(as_text=True)
+    assert resp.status_code == 422 and resp.mimetype == "text/html", text
+    assert "Nothing was changed: a rejection of version 2 of statement 1 needs a comment" in text
+    assert "Reject version 2" in text  # the form again, to write one
+    assert events(client, crew["wolf"], number, "statement.rejected") == []
+    assert _approval_status(tw_app) == "pending"
+    resp = client.post(
+        path + "/decide", data={**form, "decision": "reject", "comment": "Say when, not 15:00"}
+    )
+    assert resp.status_code == 303, resp.get_data(as_text=True)
+    assert "Done: version 2 rejected." in client.get(resp.headers["Location"]).get_data(
+        as_text=True
+    )
+    [rejected] = events(client, crew["wolf"], number, "statement.rejected")
+    assert rejected["data"]["comment"] == "Say when, not 15:00"
+    assert rejected["actor"] == f"Lena Legal (#{crew['legal']['id']}) via link"
+
+
+def test_a_comment_longer_than_the_api_allows_is_refused_and_kept(tw_app, tw_jobs, standin):
+    client, number, sid, edited, crew = _setup(tw_app, tw_jobs, standin)
+    path = link_in(standin, LEGAL)
+    long = "w" * 5_001
+    resp = client.post(
+        path + "/decide",
+        data={
+            "csrf": form_token(client, path),
+            "sha256": content_hash(edited),
+            "decision": "reject",
+            "comment": long,
+        },
+    )
+    text = resp.get_data(as_text=True)
+    assert resp.status_code == 422, text
+    assert "the comment is 5,001 characters long; at most 5,000 fit" in text
+    assert f">{long}</textarea>" in text
+    assert events(client, crew["wolf"], number, "statement.rejected") == []
+    assert _approval_status(tw_app) == "pending"
+
+
+def test_done_on_the_approval_page_shows_only_its_own_outcomes(tw_app, tw_jobs, standin):
+    client, number, sid, edited, crew = _setup(tw_app, tw_jobs, standin)
+    path = link_in(standin, LEGAL)
+    for text in ("legal approved everything", "acknowledged", "version 9 approved"):
+        page = client.get(path, query_string={"done": text}).get_data(as_text=True)
+        assert "Done:" not in page and text not in page
+    page = client.get(path + "?done=approved").get_data(as_text=True)
+    assert "Done: version 2 approved." in page

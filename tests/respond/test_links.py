@@ -135,3 +135,99 @@ def test_a_link_is_for_one_person(paged, tw_app, tw_jobs, standin):
     with tw_app.app_context():
         owners = {row.user.name for row in db.session.scalars(select(PageLink))}
     assert owners == {"Winston Wolf", "Bea Backup"}
+
+
+def _count(client, who, number) -> int:
+    return len(_timeline(client, who, number))
+
+
+def test_a_note_up_to_the_api_limit_is_kept_whole(paged):
+    client, wolf, number, path = paged["client"], paged["wolf"], paged["number"], paged["path"]
+    longest = "Agency call: " + "x" * (5_000 - len("Agency call: "))
+    assert post(client, path, action="note", note=longest).status_code == 303
+    lines = "first line\r\nsecond line"  # a form sends CRLF; stored as the API stores it
+    assert post(client, path, action="note", note=lines).status_code == 303
+    events = _timeline(client, wolf, number)
+    notes = [e["data"]["text"] for e in events if e["kind"] == "note.added"]
+    assert notes == [longest, "first line\nsecond line"]  # never cut
+    assert 'maxlength="5000"' in client.get(path).get_data(as_text=True)
+
+
+@pytest.mark.parametrize(
+    ("action", "note", "says"),
+    [
+        ("note", "y" * 5_001, "the note is 5,001 characters long; at most 5,000 fit"),
+        ("note", " \t\r\n\u3000", "the note is empty: write a note first"),
+        ("resolve", "z" * 6_000, "the note is 6,000 characters long; at most 5,000 fit"),
+    ],
+)
+def test_a_note_too_long_or_blank_is_refused_on_the_page_and_changes_nothing(
+    paged, action, note, says
+):
+    client, wolf, number, path = paged["client"], paged["wolf"], paged["number"], paged["path"]
+    before = _count(client, wolf, number)
+    resp = post(client, path, action=action, note=note)
+    text = resp.get_data(as_text=True)
+    assert resp.status_code == 422 and resp.mimetype == "text/html", text
+    assert f"Nothing was changed: {says}." in text
+    if note.strip():  # what was typed is still in the form, to shorten and send again
+        assert f">{note}</textarea>" in text
+    assert _count(client, wolf, number) == before
+    assert _incident(client, wolf, number)["status"] == "triggered"
+
+
+def test_a_nul_character_in_a_note_answers_with_a_page_saying_so(paged):
+    client, wolf, number, path = paged["client"], paged["wolf"], paged["number"], paged["path"]
+    before = _count(client, wolf, number)
+    for action in ("note", "resolve"):
+        resp = post(client, path, action=action, note="Call\x00 the agency")
+        text = resp.get_data(as_text=True)
+        assert resp.status_code == 422 and resp.mimetype == "text/html", text
+        assert "Nothing was changed" in text and "The note must not contain NUL characters" in text
+        assert resp.headers["Cache-Control"] == "no-store"
+        assert "nonce-" in resp.headers["Content-Security-Policy"]
+    query = client.get(path + "?done=%00")
+    assert query.status_code == 422 and query.mimetype == "text/html"
+    assert "The link must not contain NUL characters" in query.get_data(as_text=True)
+    assert _count(client, wolf, number) == before
+    assert _incident(client, wolf, number)["status"] == "triggered"
+
+
+def test_done_shows_only_the_pages_own_outcomes(paged):
+    client, path = paged["client"], paged["path"]
+    for text in ("Wire the money to account 123", "acknowledged.</p><p>forged", "step-99", "x"):
+        page = client.get(path, query_string={"done": text}).get_data(as_text=True)
+        assert "Done:" not in page and "Wire the money" not in page and "forged" not in page
+    assert "Done: acknowledged." in client.get(path + "?done=acknowledged").get_data(as_text=True)
+    assert "Done: note added." in client.get(path + "?done=note").get_data(as_text=True)
+    assert "Done: step 1 done." in client.get(path + "?done=step-1").get_data(as_text=True)
+
+
+def test_link_actions_are_recorded_via_link(paged):
+    client, wolf, number, path = paged["client"], paged["wolf"], paged["number"], paged["path"]
+    before = _count(client, wolf, number)
+    assert post(client, path, action="step", step="1").status_code == 303
+    assert post(client, path, action="note", note="On it").status_code == 303
+    assert post(client, path, action="resolve").status_code == 303
+    since = _timeline(client, wolf, number)[before:]
+    mine = [e for e in since if e["actor_user_id"] == wolf["id"]]
+    kinds = {e["kind"] for e in mine}
+    assert {"step.changed", "note.added", "incident.resolved"} <= kinds, kinds
+    assert {e["actor"] for e in mine} == {f"Winston Wolf (#{wolf['id']}) via link"}
+
+
+def test_a_step_waiting_for_an_approved_statement_is_not_offered(paged):
+    client, wolf, number, path = paged["client"], paged["wolf"], paged["number"], paged["path"]
+    for ref in ("1", "3"):  # take command, assess scope: the holding statement (6) is ready
+        resp = post(client, path, action="step", step=ref)
+        assert resp.status_code == 303, resp.get_data(as_text=True)
+    assert "Done: step 3 done." in client.get(resp.headers["Location"]).get_data(as_text=True)
+    run = client.get(f"/api/v1/incidents/{number}/playbook", headers=wolf["headers"]).get_json()
+    assert run["steps"][5]["state"] == "ready" and run["steps"][5]["id"] == "holding-statement"
+    page = client.get(path).get_data(as_text=True)
+    assert "Mark step 6 done" not in page and "Mark step 4 done" in page
+    holding = page[page.index("<strong>6.</strong>") : page.index("<strong>7.</strong>")]
+    assert "waits for an approved statement" in holding
+    before = _count(client, wolf, number)
+    assert post(client, path, action="step", step="6").status_code == 409  # still refused
+    assert _count(client, wolf, number) == before

@@ -170,12 +170,13 @@ def test_a_role_the_rule_does_not_name_cannot_approve(client, crew, submitted, u
     unchanged.check()
 
 
-def test_reject_needs_a_comment(client, crew, submitted, unchanged):
+@pytest.mark.parametrize("comment", [{}, {"comment": ""}, {"comment": " \n\t "}])
+def test_reject_needs_a_comment(client, crew, submitted, unchanged, comment):
     number, sid = submitted
     unchanged.mark()
     resp = client.post(
         url(number, sid, "/versions/1/reject"),
-        json={"hash": content_hash(HOLDING)},
+        json={"hash": content_hash(HOLDING), **comment},
         headers=crew["legal"]["headers"],
     )
     assert_problem(resp, 422, field="comment")

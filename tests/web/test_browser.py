@@ -137,3 +137,38 @@ def test_the_page_reads_without_javascript(browser, live, story):
     assert "CET" in page.inner_text("#timeline") or "CEST" in page.inner_text("#timeline")
     page.screenshot(path=str(ARTIFACTS / "incident-page-no-js.png"), full_page=True)
     context.close()
+
+
+PHONE = {"width": 390, "height": 844}
+
+
+def test_the_pages_fit_a_phone_with_a_long_unbroken_note(browser, live, story, client):
+    """At 390 px nothing is wider than the screen: long words wrap, tables scroll in their own
+    box, the chart scales to the width."""
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    word = "Unbroken" + "x" * 3_000
+    h, n = story.wolf["headers"], story.number
+    resp = client.post(f"/api/v1/incidents/{n}/notes", json={"text": word}, headers=h)
+    assert resp.status_code == 201, resp.get_json()
+    title = {"title": "Kettle" + "y" * 190, "severity": "sev3"}
+    assert client.post("/api/v1/incidents", json=title, headers=h).status_code == 201
+    context = browser.new_context(viewport=PHONE, is_mobile=True, has_touch=True)
+    page = context.new_page()
+    problems: list[str] = []
+    page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
+
+    sign_in(page, live, story.reviewer["token"], f"/ui/incidents/{n}")
+    assert word in page.inner_text("#timeline")
+    assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+    note = page.locator("#timeline tr.event[data-kind='note.added'] td.text").last.bounding_box()
+    assert note and note["x"] >= 0 and note["x"] + note["width"] <= PHONE["width"], note
+    box = page.locator("#chart svg.incident-chart").bounding_box()
+    assert box and 200 < box["width"] <= PHONE["width"], box
+    page.screenshot(path=str(ARTIFACTS / "incident-page-phone.png"), full_page=True)
+
+    page.goto(f"{live}/ui/incidents")
+    assert page.locator("#incidents tbody tr").count() == 2
+    assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+    page.screenshot(path=str(ARTIFACTS / "incident-list-phone.png"), full_page=True)
+    context.close()
+    assert problems == [], problems
