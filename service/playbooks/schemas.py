@@ -6,6 +6,7 @@ import marshmallow as ma
 from marshmallow import validate
 
 from service.fields import NOT_BLANK, Flag, Timestamp
+from service.incidents.schemas import NOTE
 from service.playbooks.models import StepState
 
 REASON = validate.Length(min=1, max=2_000)
@@ -40,13 +41,7 @@ class StepReasonSchema(ma.Schema):
 class StepNoteCreateSchema(ma.Schema):
     """A note on a step."""
 
-    text = ma.fields.String(
-        required=True,
-        validate=[
-            validate.Length(min=1, max=5_000),
-            validate.Regexp(NOT_BLANK, error="the note is empty"),
-        ],
-    )
+    text = ma.fields.String(required=True, validate=NOTE)
 
 
 class StepNoteSchema(ma.Schema):
