@@ -11,7 +11,9 @@ from service.incidents.models import IncidentRole, Severity, Status
 
 TITLE = validate.Length(min=1, max=200)
 DESCRIPTION = validate.Length(max=10_000)
-NOTE = validate.Length(min=1, max=5_000)
+#: the longest note (the API's, and what an SMS NOTE keeps)
+NOTE_MAX = 5_000
+NOTE = validate.Length(min=1, max=NOTE_MAX)
 
 
 class IncidentCreateSchema(ma.Schema):
