@@ -11,10 +11,12 @@ from sqlalchemy import false, select
 from service.api import Blueprint, page_of
 from service.auth.models import User
 from service.auth.roles import LEADS, READERS, Role
+from service.errors import Conflict
 from service.extensions import db
 from service.oncall import schemas
 from service.oncall import service as oncall
 from service.oncall.models import Override, Rotation
+from service.paging import service as paging
 
 blp = Blueprint(
     "oncall", __name__, url_prefix="/api/v1", description="On-call rotations and overrides"
@@ -60,12 +62,21 @@ def update_rotation(args: dict[str, Any], key: str) -> Any:
 
 
 @blp.route("/rotations/<key>", methods=["DELETE"])
-@blp.roles(Role.ADMIN, errors=(404,))
+@blp.roles(Role.ADMIN, errors=(404, 409))
 @blp.response(204)
 def delete_rotation(key: str) -> None:
-    """Delete a rotation with its overrides."""
+    """Delete a rotation with its overrides; refused (409, naming them) while an escalation
+    policy pages it."""
     with db.transaction() as session:
-        oncall.delete(session, rotation=oncall.get(session, key=key, for_update=True))
+        rotation = oncall.get(session, key=key, for_update=True)
+        used_by = paging.policies_using_rotation(session, key=rotation.key)
+        if used_by:
+            raise Conflict(
+                f"rotation {key!r} is paged by the escalation policies {', '.join(used_by)}: "
+                "take it out of them first",
+                policies=used_by,
+            )
+        oncall.delete(session, rotation=rotation)
 
 
 @blp.route("/rotations/<key>/overrides", methods=["POST"])

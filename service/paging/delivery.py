@@ -36,6 +36,38 @@ PROVIDER = timeline.Actor.system("sms")
 CLOSED_STATUSES = ("resolved", "closed")
 #: what still goes out about a resolved incident: the resolution SMS itself
 KEEP_AFTER_RESOLVE = ("resolved",)
+#: the MessageStatus values Twilio documents for status callbacks (any other is refused)
+MESSAGE_STATUSES = frozenset(
+    {
+        "queued",
+        "sending",
+        "sent",
+        "delivered",
+        "undelivered",
+        "failed",
+        "receiving",
+        "received",
+        "accepted",
+        "scheduled",
+        "read",
+        "partially_delivered",
+        "canceled",
+    }
+)
+#: the CallStatus values Twilio documents for a call's status callbacks
+CALL_STATUSES = frozenset(
+    {
+        "queued",
+        "initiated",
+        "ringing",
+        "in-progress",
+        "completed",
+        "busy",
+        "no-answer",
+        "canceled",
+        "failed",
+    }
+)
 
 
 def sender() -> SmsSender:
@@ -355,7 +387,6 @@ def apply_status(session: Session, *, provider_id: str, status: str, error_code:
             "accepted": PageStatus.QUEUED,
             "sending": PageStatus.SENT,
             "completed": PageStatus.DELIVERED,
-            "answered": PageStatus.DELIVERED,
             "in-progress": PageStatus.DELIVERED,
             "busy": PageStatus.UNDELIVERED,
             "no-answer": PageStatus.UNDELIVERED,

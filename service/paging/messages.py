@@ -8,7 +8,7 @@ from typing import Any
 from twilio.twiml.voice_response import Gather, VoiceResponse
 
 from service.detection.language import sentiment_note
-from service.paging.segments import count_segments, fit_to_segments
+from service.paging.segments import count_segments, fit_to_segments, fit_with_suffix
 
 MAX_SEGMENTS = 2
 HELP = (
@@ -98,6 +98,24 @@ def notice_text(*, incident: Any, monitor_name: str | None, link: str) -> str:
         f"FIREBREAK legal notice: {incident.severity.upper()} #{incident.id} {what}. "
         f"Statements will need your approval in Firebreak: {link}",
         MAX_SEGMENTS,
+    )
+
+
+def with_link(text: str, *, link: str, reply: str = "") -> str:
+    """A notice or reminder about an incident (a playbook step's): its text, cut if need be,
+    then the person's link and the reply hint, both whole, in at most MAX_SEGMENTS."""
+    return fit_with_suffix(text, f" {link}" + (f" {reply}" if reply else ""), MAX_SEGMENTS)
+
+
+def role_notice_text(
+    *, incident: Any, monitor_name: str | None, role: str, playbook: str, link: str
+) -> str:
+    """The notice at incident open to a role its playbook pages (`page: [comms]`)."""
+    what = monitor_name or incident.title
+    return with_link(
+        f"FIREBREAK {incident.severity.upper()} #{incident.id} {what}: you are called in as "
+        f"{role} (playbook {playbook}).",
+        link=link,
     )
 
 

@@ -13,7 +13,7 @@ from service.auth.roles import NOTE_TAKERS, RESPONDERS
 from service.db import utcnow
 from service.errors import DomainError, InvalidTransition
 from service.incidents import service as incidents
-from service.incidents.models import OPEN_STATUSES, Incident
+from service.incidents.models import MAX_NOTE, OPEN_STATUSES, Incident, Status
 from service.paging import links, messages
 from service.paging import service as paging
 from service.paging.models import Page
@@ -61,8 +61,8 @@ def parse(body: str) -> Command | None:
         return Command("start")
     if word in ("HELP", "INFO", "?"):
         return Command("help")
-    if m := _NOTE.match(raw):
-        return Command("note", number=int(m.group(1)), text=m.group(2).strip()[:1000])
+    if m := _NOTE.match(raw):  # kept whole here; `_note` keeps what the notes API keeps
+        return Command("note", number=int(m.group(1)), text=m.group(2).strip())
     if m := _DONE.match(raw):
         return Command("done", number=int(m.group(1)), text=m.group(2))
     if m := _CODE.match(word):
@@ -80,12 +80,53 @@ def _incident_for(session: Session, user: User, cmd: Command) -> Incident | None
     if cmd.number is not None:
         return session.get(Incident, cmd.number)
     query = select(Page).where(Page.user_id == user.id, Page.incident_id.is_not(None))
-    if cmd.code is not None:
-        query = query.join(Incident, Incident.id == Page.incident_id).where(
-            Page.reply_code == cmd.code, Incident.status.in_(OPEN_STATUSES)
-        )
-    page = session.scalar(query.order_by(Page.id.desc()).limit(1))
+    latest = query.order_by(Page.id.desc()).limit(1)
+    if cmd.code is None:
+        page = session.scalar(latest)
+    else:
+        # the open incident holding this code; else the last one that held it (resolved
+        # since), so the answer can say so
+        coded = latest.where(Page.reply_code == cmd.code)
+        page = session.scalar(
+            coded.join(Incident, Incident.id == Page.incident_id).where(
+                Incident.status.in_(OPEN_STATUSES)
+            )
+        ) or session.scalar(coded)
     return session.get(Incident, page.incident_id) if page else None
+
+
+def _unchanged(incident: Incident, action: str) -> str:
+    """The answer to an acknowledgement or resolution the incident's status refused."""
+    if incident.status == Status.RESOLVED and incident.resolved_at is not None:
+        return (
+            f"#{incident.id} is already resolved (at {incident.resolved_at:%H:%M UTC}); "
+            "nothing changed."
+        )
+    if incident.status == Status.CLOSED:
+        return f"#{incident.id} is closed; nothing changed."
+    if (
+        action == "acknowledge"
+        and incident.status == Status.ACKNOWLEDGED
+        and incident.acknowledged_by is not None
+        and incident.acknowledged_at is not None
+    ):
+        at = f"{incident.acknowledged_at:%H:%M UTC}"
+        who = incident.acknowledged_by.name
+        return f"#{incident.id} was already acknowledged by {who} at {at}."
+    return f"#{incident.id} is {incident.status}; nothing changed."
+
+
+def _note(session: Session, *, incident: Incident, actor: Actor, text: str) -> str:
+    """Add the note whole, up to the notes API's limit; a longer one keeps its beginning, and
+    the answer says how much was kept."""
+    kept = text[:MAX_NOTE]
+    incidents.add_note(session, incident=incident, actor=actor, text=kept)
+    if len(kept) < len(text):
+        return (
+            f"Note added to #{incident.id}, but cut: the first {len(kept):,} of "
+            f"{len(text):,} characters were kept (the limit is {MAX_NOTE:,})."
+        )
+    return f"Note added to #{incident.id}."
 
 
 def handle(session: Session, *, user: User, body: str) -> str:
@@ -134,11 +175,7 @@ def _act(session: Session, *, user: User, incident: Incident, cmd: Command, body
         try:
             incidents.transition(session, incident=incident, action=cmd.action, actor=actor)
         except InvalidTransition:
-            if incident.acknowledged_by is not None and cmd.action == "acknowledge":
-                at = f"{incident.acknowledged_at:%H:%M UTC}"
-                who = incident.acknowledged_by.name
-                return f"#{incident.id} was already acknowledged by {who} at {at}."
-            return f"#{incident.id} is {incident.status}; nothing changed."
+            return _unchanged(incident, cmd.action)
         verb = "acknowledged" if cmd.action == "acknowledge" else "resolved"
         return f"#{incident.id} {verb}. Thank you, {user.name.split()[0]}."
     if cmd.action == "escalate":
@@ -155,8 +192,7 @@ def _act(session: Session, *, user: User, incident: Incident, cmd: Command, body
             else f"#{incident.id} is not escalating (it is {incident.status})."
         )
     if cmd.action == "note":
-        incidents.add_note(session, incident=incident, actor=actor, text=cmd.text or "")
-        return f"Note added to #{incident.id}."
+        return _note(session, incident=incident, actor=actor, text=cmd.text or "")
     if cmd.action == "done":
         try:
             return complete_step_by_sms(session, incident=incident, user=user, step=cmd.text or "")

@@ -17,15 +17,28 @@ PURPOSES = ("wolf", "legal", "other")
 
 @openapi_rules(minProperties=1, maxProperties=1)
 class TargetSchema(ma.Schema):
-    """Who a level pages: exactly one of a rotation, a purpose's rotations, a role or a user
-    (none of them need exist yet: one that does not pages nobody)."""
+    """Who a level pages: exactly one of a rotation, a purpose's rotations, a role or a user.
+    A rotation or user named must exist (else 404 naming the field, e.g.
+    `levels.0.targets.0.rotation`); a user must be active and a person, not a service account
+    (else 409). A role or purpose needs no holder yet; if a level finds nobody to page when
+    it is due, the next level is paged at once, and an escalation that paged nobody at all
+    falls back to the built-in chain (the Wolf rotations, every wolf, the admins)."""
 
     rotation = ma.fields.String(
-        validate=validate.Length(min=1, max=40), metadata={"description": "a rotation's key"}
+        validate=validate.Length(min=1, max=40),
+        metadata={"description": "an existing rotation's key (404 if there is none)"},
     )
-    purpose = ma.fields.String(validate=validate.OneOf(PURPOSES))
-    role = ma.fields.String(validate=validate.OneOf([r.value for r in Role]))
-    user_id = Id()
+    purpose = ma.fields.String(
+        validate=validate.OneOf(PURPOSES),
+        metadata={"description": "who is on call now in every rotation of this purpose"},
+    )
+    role = ma.fields.String(
+        validate=validate.OneOf([r.value for r in Role]),
+        metadata={"description": "every active user holding the role"},
+    )
+    user_id = Id(
+        metadata={"description": "an existing, active user's id (404 unknown, 409 inactive)"}
+    )
 
     @ma.validates_schema
     def _one(self, data: dict[str, Any], **_kwargs: Any) -> None:
@@ -33,7 +46,14 @@ class TargetSchema(ma.Schema):
             raise ma.ValidationError("a target is exactly one of: rotation, purpose, role, user_id")
 
 
-TARGET = ma.fields.Nested(TargetSchema, metadata={"example": {"rotation": "wolves"}})
+TARGET = ma.fields.Nested(
+    TargetSchema,
+    metadata={
+        "example": {"rotation": "wolves"},
+        "description": "a rotation or user named must exist (404 naming the field) and a user "
+        "be active, not a service account (409); a role or purpose needs no holder yet",
+    },
+)
 
 
 class LevelSchema(ma.Schema):

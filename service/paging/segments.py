@@ -97,3 +97,24 @@ def fit_to_segments(text: str, max_segments: int = 2) -> str:
         else:
             hi = mid - 1
     return _truncated(text, lo)
+
+
+def fit_with_suffix(text: str, suffix: str, max_segments: int = 2) -> str:
+    """Return `text + suffix` within `max_segments`, cutting only `text` (with a marker) so the
+    suffix — a link, a reply hint — always arrives whole; if the suffix alone is too long, the
+    whole is cut as `fit_to_segments` does."""
+    if max_segments < 1:
+        raise ValueError("max_segments must be >= 1")
+    if count_segments(text + suffix) <= max_segments:
+        return text + suffix
+    if count_segments(_truncated(text, 0) + suffix) > max_segments:
+        return fit_to_segments(text + suffix, max_segments)
+    # as in fit_to_segments, the count is non-decreasing in the prefix kept: binary search
+    lo, hi = 0, len(text) - 1
+    while lo < hi:
+        mid = (lo + hi + 1) // 2
+        if count_segments(_truncated(text, mid) + suffix) <= max_segments:
+            lo = mid
+        else:
+            hi = mid - 1
+    return _truncated(text, lo) + suffix

@@ -40,6 +40,8 @@ FALLBACK_POLICY: dict[str, Any] = {
     "notify": [{"purpose": "legal"}],
     "repeat": 1,
 }
+#: in an escalation's snapshot after the fallback: the key of the policy that paged nobody
+FELL_BACK_FROM = "fell_back_from"
 
 
 def incident_link(incident_id: int) -> str:
@@ -57,6 +59,26 @@ def check_policy_key(session: Session, key: str | None) -> None:
         raise NotFound(
             f"unknown escalation policy {key!r}: create it first", field="escalation_policy"
         )
+
+
+def check_targets(
+    session: Session, *, levels: list[dict[str, Any]], notify: list[dict[str, Any]]
+) -> None:
+    """Every rotation and user a policy names exists and can be paged (404 / 409 naming the
+    field, e.g. `levels.0.targets.0.rotation`, `notify.0.user_id`)."""
+    for index, level in enumerate(levels):
+        targets.check(session, level["targets"], field=f"levels.{index}.targets")
+    targets.check(session, notify, field="notify")
+
+
+def policies_using_rotation(session: Session, *, key: str) -> list[str]:
+    """The keys of the escalation policies whose levels or notify list name a rotation."""
+    return [
+        policy.key
+        for policy in session.scalars(select(EscalationPolicy).order_by(EscalationPolicy.key))
+        if targets.uses_rotation(list(policy.notify or []), key)
+        or any(targets.uses_rotation(level["targets"], key) for level in policy.levels)
+    ]
 
 
 def policy_for(session: Session, incident: Incident) -> dict[str, Any]:
@@ -186,19 +208,22 @@ def compose(session: Session, *, incident: Incident, kind: str, code: int) -> st
     )
 
 
+def skip_reason(user: User) -> str | None:
+    """Why a person cannot be paged now (None if they can)."""
+    if user.pageable:
+        return None
+    if user.sms_opted_out_at:
+        return "opted out of SMS"
+    return "no verified phone" if user.active else "inactive"
+
+
 def _page_level(session: Session, *, esc: Escalation, incident: Incident, now: datetime) -> None:
     level = esc.policy["levels"][esc.level]
     users = targets.resolve(session, level["targets"], at=now)
     paged, skipped = [], []
     for user in users:
-        if not user.pageable:
-            reason = (
-                "opted out of SMS"
-                if user.sms_opted_out_at
-                else "no verified phone"
-                if user.active
-                else "inactive"
-            )
+        reason = skip_reason(user)
+        if reason is not None:
             skipped.append(events.PageSkipped(user=user.name, user_id=user.id, reason=reason))
             continue
         channel = "voice" if level.get("channel") == "voice" else "sms"
@@ -313,6 +338,46 @@ def restart(session: Session, *, incident: Incident, now: datetime) -> None:
     _page_level(session, esc=esc, incident=incident, now=now)
 
 
+def _fall_back(
+    session: Session,
+    *,
+    esc: Escalation,
+    incident: Incident,
+    now: datetime,
+    rounds: int,
+    reason: str,
+) -> bool:
+    """The safety net: an escalation whose every level and round paged nobody (nobody on
+    shift, everyone inactive, opted out or without a verified phone) pages the built-in chain
+    instead, once (the incident keeps it, reopened too); False if it already is that chain or
+    someone was ever paged about the incident."""
+    if FELL_BACK_FROM in esc.policy or esc.policy.get("levels") == FALLBACK_POLICY["levels"]:
+        return False
+    paged = session.scalar(
+        select(Page.id).where(Page.incident_id == incident.id, Page.kind == "page").limit(1)
+    )
+    if paged is not None:
+        return False
+    timeline.append(
+        session,
+        incident_id=incident.id,
+        actor=ENGINE,
+        event=events.EscalationFellBack(
+            policy=esc.policy_key, fallback=FALLBACK_POLICY["key"], rounds=rounds, reason=reason
+        ),
+    )
+    esc.policy = {
+        **FALLBACK_POLICY,
+        "notify": [],  # the policy's own notify targets were told at open
+        "notify_resolved": esc.policy.get("notify_resolved", True),
+        FELL_BACK_FROM: esc.policy_key,
+    }
+    # a new epoch: the chain's timers get ids of their own, and stale ones are void
+    esc.policy_key, esc.epoch, esc.round, esc.level = FALLBACK_POLICY["key"], esc.epoch + 1, 0, 0
+    _page_level(session, esc=esc, incident=incident, now=now)
+    return True
+
+
 def advance(
     session: Session,
     *,
@@ -350,6 +415,8 @@ def advance(
     if level >= len(levels):
         level, rnd = 0, rnd + 1
     if rnd > int(esc.policy.get("repeat", 0)):
+        if _fall_back(session, esc=esc, incident=incident, now=now, rounds=rnd, reason=reason):
+            return True
         esc.status, esc.next_at = EscalationStatus.EXHAUSTED.value, None
         timeline.append(
             session,

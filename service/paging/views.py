@@ -17,6 +17,7 @@ from service.extensions import db
 from service.incidents import service as incidents
 from service.limits import limiter
 from service.paging import links, schemas, verification
+from service.paging import service as paging
 from service.paging.models import EscalationPolicy, Page
 
 blp = Blueprint("paging", __name__, url_prefix="/api/v1", description="Paging and escalation")
@@ -40,14 +41,15 @@ def _only_default(session: Any, policy: EscalationPolicy) -> None:
 
 
 @blp.route("/escalation-policies", methods=["POST"])
-@blp.roles(Role.ADMIN, errors=(409,))
+@blp.roles(Role.ADMIN, errors=(404, 409))
 @blp.arguments(schemas.PolicyCreateSchema)
 @blp.response(201, schemas.PolicySchema)
 def create_policy(args: dict[str, Any]) -> Any:
-    """Create an escalation policy."""
+    """Create an escalation policy (every rotation and user it names must exist)."""
     with db.transaction() as session:
         if session.scalar(select(EscalationPolicy.id).where(EscalationPolicy.key == args["key"])):
             raise Conflict(f"policy {args['key']!r} already exists", field="key")
+        paging.check_targets(session, levels=args["levels"], notify=args["notify"])
         policy = EscalationPolicy(**args)
         session.add(policy)
         session.flush()
@@ -76,13 +78,15 @@ def get_policy(key: str) -> Any:
 @blp.arguments(schemas.PolicyReplaceSchema)
 @blp.response(200, schemas.PolicySchema)
 def replace_policy(args: dict[str, Any], key: str) -> Any:
-    """Replace an escalation policy (open incidents keep the version they started with)."""
+    """Replace an escalation policy (open incidents keep the version they started with; every
+    rotation and user it names must exist)."""
     if args.pop("key", key) != key:
         abort(
             409, "the key in the body is not the URL's: a policy's key cannot change", field="key"
         )
     with db.transaction() as session:
         policy = _policy(session, key)
+        paging.check_targets(session, levels=args["levels"], notify=args["notify"])
         for name, value in args.items():
             setattr(policy, name, value)
         _only_default(session, policy)

@@ -57,20 +57,44 @@ def _twiml(response: Any) -> Response:
     return Response(str(response), mimetype="application/xml")
 
 
+def _required_sid(name: str) -> str:
+    """The provider's sid of this webhook: Twilio always sends it, and replay protection keys
+    on it, so a request without one is refused (422 naming it) and changes nothing."""
+    sid = _sid(name)
+    if sid is None:
+        abort(422, f"{name} is required", field=name)
+    return sid
+
+
+def _state(name: str, accepted: frozenset[str]) -> str:
+    """A status Twilio documents for this webhook (lower-cased); else 422 naming the field."""
+    state = (request.form.get(name) or "").strip().lower()
+    if not state:
+        abort(422, f"{name} is required", field=name)
+    if state not in accepted:
+        abort(
+            422,
+            f"unknown {name} {state[:40]!r}: one of {', '.join(sorted(accepted))}",
+            field=name,
+        )
+    return state
+
+
 @blp.post("/status")
 def status() -> Any:
-    """A message or call status update from the provider."""
-    sid = request.form.get("MessageSid") or request.form.get("CallSid")
-    state = request.form.get("MessageStatus") or request.form.get("CallStatus")
-    if not sid or not state:
-        abort(422, "MessageSid/CallSid and MessageStatus/CallStatus are required")
+    """A message or call status update from the provider (a status Twilio does not document
+    is refused, 422, and changes nothing)."""
+    if request.form.get("CallSid") and not request.form.get("MessageSid"):
+        sid = _required_sid("CallSid")
+        state = _state("CallStatus", delivery.CALL_STATUSES)
+    else:
+        sid = _required_sid("MessageSid")
+        state = _state("MessageStatus", delivery.MESSAGE_STATUSES)
     raw_code = request.form.get("ErrorCode") or None
     if raw_code is not None and parse_id(raw_code) is None:
         abort(422, f"ErrorCode must be a number up to {MAX_ID}", field="ErrorCode")
     with db.transaction() as session:
-        matched = delivery.apply_status(
-            session, provider_id=sid, status=state.lower(), error_code=raw_code
-        )
+        matched = delivery.apply_status(session, provider_id=sid, status=state, error_code=raw_code)
     if not matched:
         log.info("status callback for unknown sid %s", sid)
     return Response(status=204)
@@ -84,12 +108,9 @@ def _sender() -> User | None:
     return db.session.scalar(select(User).where(User.phone == phone, User.active.is_(True)))
 
 
-def _once(key: str | None, answer: Callable[[Session], Response]) -> Response:
+def _once(key: str, answer: Callable[[Session], Response]) -> Response:
     """Answer a webhook once per provider sid: a replay gets the recorded answer and changes
     nothing (the receipt commits with the effects; a concurrent duplicate loses on the key)."""
-    if key is None:
-        with db.transaction() as session:
-            return answer(session)
     try:
         with db.transaction() as session:
             seen = receipts.recall(session, key=key)
@@ -122,12 +143,14 @@ def _sid(name: str) -> str | None:
 @blp.post("/sms")
 def inbound_sms() -> Any:
     """A reply from a contact: answered with TwiML; unknown numbers get nothing. A replayed
-    MessageSid gets the first answer again and changes nothing."""
+    MessageSid gets the first answer again and changes nothing; one without a MessageSid is
+    refused (422)."""
+    sid = _required_sid("MessageSid")
     user = _sender()
-    body = (request.form.get("Body") or "")[:1600]
+    # bounded by the form's size; a note keeps what the notes API keeps (replies.py)
+    body = (request.form.get("Body") or "")[:MAX_FORM_BYTES]
     if user is None:
         return _twiml(MessagingResponse())  # unknown senders get nothing, and nothing changes
-    sid = _sid("MessageSid")
 
     def answer(session: Session) -> Response:
         text = replies.handle(session, user=session.merge(user), body=body)
@@ -135,16 +158,16 @@ def inbound_sms() -> Any:
         response.message(text)
         return _twiml(response)
 
-    return _once(f"sms:{sid}" if sid else None, answer)
+    return _once(f"sms:{sid}", answer)
 
 
 @blp.post("/voice")
 def voice_keypad() -> Any:
     """The keypad answer of a voice page: 1 acknowledges, 2 escalates (once per CallSid and
-    choice: a replay gets the same answer)."""
+    choice: a replay gets the same answer; one without a CallSid is refused, 422)."""
+    sid = _required_sid("CallSid")
     page_id = parse_id(request.args.get("page"))
     digits = request.form.get("Digits", "")[:8]
-    sid = _sid("CallSid")
 
     def answer(session: Session) -> Response:
         response = VoiceResponse()
@@ -159,4 +182,4 @@ def voice_keypad() -> Any:
         response.say(replies.handle(session, user=page.user, body=command))
         return _twiml(response)
 
-    return _once(f"voice:{sid}:{page_id}:{digits}" if sid else None, answer)
+    return _once(f"voice:{sid}:{page_id}:{digits}", answer)

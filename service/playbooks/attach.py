@@ -9,13 +9,17 @@ from datetime import datetime
 from functools import lru_cache
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from service.auth.models import User
 from service.errors import Conflict, Forbidden, InvalidTransition, NotFound
 from service.incidents.models import OPEN_STATUSES, Incident
-from service.paging import resolution
+from service.paging import messages, resolution
+from service.paging import service as paging
+from service.paging.models import Page
 from service.playbooks.content import due_at
+from service.playbooks.deadlines import owners
 from service.playbooks.format import Playbook
 from service.playbooks.models import PlaybookRun, StepRun, StepState
 from service.playbooks.runs import ENGINE, advance, current_run, is_lead
@@ -139,12 +143,56 @@ def attach(
 
 
 def attach_on_open(session: Session, *, incident: Incident, now: datetime) -> PlaybookRun | None:
-    """Attach the chosen playbook to a newly opened incident (inside its transaction)."""
+    """Attach the chosen playbook to a newly opened incident (inside its transaction) and page
+    the roles it names."""
     playbook, why = choose(incident)
     if playbook is None:
         log.warning("incident #%s opened but no playbook is loaded", incident.id)
         return None
-    return attach(session, incident=incident, playbook=playbook, actor=ENGINE, now=now, reason=why)
+    run = attach(session, incident=incident, playbook=playbook, actor=ENGINE, now=now, reason=why)
+    page_roles(session, incident=incident, run=run, now=now)
+    return run
+
+
+def page_roles(session: Session, *, incident: Incident, run: PlaybookRun, now: datetime) -> int:
+    """The playbook's `page` roles, at incident open: each holder (the incident's holder of the
+    role, else every active user with it) not yet paged or notified about the incident gets
+    one notice with their link, queued and recorded as pages are (`page.queued`, or
+    `page.skipped` with the reason); how many were queued."""
+    reached = set(
+        session.scalars(
+            select(Page.user_id).where(
+                Page.incident_id == incident.id, Page.kind.in_(("page", "notify"))
+            )
+        )
+    )
+    queued = 0
+    for role in run.content.get("page", []):
+        for user in owners(session, incident=incident, role=role, at=now):
+            if user.id in reached:
+                continue  # the Wolf and legal the policy paged, or a holder of two roles
+            reached.add(user.id)
+            reason = paging.skip_reason(user)
+            if reason is not None:
+                skipped = events.PageSkipped(
+                    user=user.name, user_id=user.id, reason=f"{reason} (playbook pages {role})"
+                )
+                timeline.append(
+                    session, incident_id=incident.id, actor=paging.ENGINE, event=skipped
+                )
+                continue
+            body = messages.role_notice_text(
+                incident=incident,
+                monitor_name=incident.monitor.name if incident.monitor else None,
+                role=role,
+                playbook=run.title,
+                link=paging.incident_link(incident.id),
+            )
+            paging.new_page(
+                session, incident=incident, user=user, kind="notify", body=body, now=now
+            )
+            queued += 1
+    return queued
 
 
 def attach_on_demand(

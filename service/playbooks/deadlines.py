@@ -25,9 +25,9 @@ from service.extensions import db
 from service.incidents import service as incidents
 from service.incidents.models import OPEN_STATUSES, Incident, IncidentRole
 from service.jobs import JobRequest, after_commit, enqueue_now
-from service.paging import targets
+from service.paging import messages, targets
 from service.paging.models import Page, PageStatus
-from service.paging.service import new_page
+from service.paging.service import incident_link, new_page
 from service.playbooks.content import definitions, due_of
 from service.playbooks.models import ACTIVE, PlaybookRun, StepRun
 from service.playbooks.schedule import NotifyReady, RemindOwner, TellWolf
@@ -182,9 +182,10 @@ def notify(
             f"{s.position} {_title(run, s)}" + (f" (due {s.due_at:%H:%M} UTC)" if s.due_at else "")
             for s in todo[:4]
         )
-        body = (
-            f"#{incident.id} step{'s' if len(todo) > 1 else ''} for you: {listed}. "
-            f"Reply DONE {incident.id} {todo[0].position} when done."
+        body = messages.with_link(
+            f"#{incident.id} step{'s' if len(todo) > 1 else ''} for you: {listed}.",
+            link=incident_link(incident.id),
+            reply=f"Reply DONE {incident.id} {todo[0].position} when done.",
         )
         count += len(_text(session, incident, [user], body, now, todo[:4]))
     return count
@@ -218,9 +219,11 @@ def remind_owner(session: Session, *, step_run_id: int, due: str, now: datetime)
     if loaded is None or loaded[2].reminded_due_at == loaded[2].due_at:
         return False
     incident, run, step = loaded
-    body = (
+    body = messages.with_link(
         f"#{incident.id} overdue: step {step.position} {_title(run, step)} was due "
-        f"{step.due_at:%H:%M} UTC. Reply DONE {incident.id} {step.position} when done."
+        f"{step.due_at:%H:%M} UTC.",
+        link=incident_link(incident.id),
+        reply=f"Reply DONE {incident.id} {step.position} when done.",
     )
     owner = owners(session, incident=incident, role=step.owner, at=now)
     sent = _text(session, incident, owner, body, now, [step])
@@ -238,9 +241,10 @@ def tell_wolf(session: Session, *, step_run_id: int, due: str, now: datetime) ->
     incident, run, step = loaded
     if step.wolf_told_due_at == step.due_at or now + EARLY < step.due_at + grace(run, step):
         return False
-    body = (
+    body = messages.with_link(
         f"#{incident.id}: step {step.position} {_title(run, step)} (owner {step.owner}) was "
-        f"due {step.due_at:%H:%M} UTC and is still {step.state.replace('_', ' ')}."
+        f"due {step.due_at:%H:%M} UTC and is still {step.state.replace('_', ' ')}.",
+        link=incident_link(incident.id),
     )
     wolf = owners(session, incident=incident, role="wolf", at=now)
     sent = _text(session, incident, wolf, body, now, [step])

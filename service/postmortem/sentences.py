@@ -127,6 +127,9 @@ SENTENCES: dict[type[EventData], Callable[[Any], str]] = {
     ev.Escalated: _escalated,
     ev.EscalationStopped: lambda e: "Escalation stopped",
     ev.EscalationExhausted: lambda e: "Escalation exhausted: nobody answered",
+    ev.EscalationFellBack: lambda e: (
+        f"Policy {e.policy} paged nobody: falling back to the {e.fallback} chain"
+    ),
     ev.SmsReplied: lambda e: "SMS reply received",
     ev.PlaybookAttached: lambda e: f"Playbook {e.playbook_id} attached",
     ev.StepChanged: _step_changed,

@@ -18,6 +18,7 @@ from typing import Any, ClassVar
 from service.timeline.events_paging import (
     Escalated,
     EscalationExhausted,
+    EscalationFellBack,
     EscalationStopped,
     PageDropped,
     PageFailed,
@@ -61,6 +62,7 @@ __all__ = [
     "DetailsChanged",
     "Escalated",
     "EscalationExhausted",
+    "EscalationFellBack",
     "EscalationStopped",
     "EventData",
     "EventDataError",

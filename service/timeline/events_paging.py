@@ -117,6 +117,18 @@ class EscalationExhausted(EventData):
 
 
 @dataclass(frozen=True, kw_only=True)
+class EscalationFellBack(EventData):
+    """The policy's every level and round went by without paging anyone (nobody on shift,
+    everyone inactive or unreachable), so the built-in chain is paged, once."""
+
+    kind: ClassVar[EventKind] = EventKind.ESCALATION_FALLBACK
+    policy: str  # the policy that paged nobody
+    fallback: str  # the chain paged instead (the built-in one)
+    rounds: int
+    reason: str
+
+
+@dataclass(frozen=True, kw_only=True)
 class SmsReplied(EventData):
     """A known contact replied by SMS."""
 

@@ -36,6 +36,7 @@ class EventKind(StrEnum):
     ESCALATED = "escalation.level"
     ESCALATION_STOPPED = "escalation.stopped"
     ESCALATION_EXHAUSTED = "escalation.exhausted"
+    ESCALATION_FALLBACK = "escalation.fallback"
     SMS_REPLY = "sms.reply"
     PLAYBOOK_ATTACHED = "playbook.attached"
     STEP_CHANGED = "step.changed"

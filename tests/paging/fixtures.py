@@ -120,8 +120,14 @@ def sms_webhook(client, body: str, from_: str, *, token: str, sign_url: str | No
 
 
 def status_webhook(client, sid: str, status: str, *, token: str, error_code: str | None = None):
-    """POST a delivery status callback as Twilio would."""
-    params = {"AccountSid": "AC" + "0" * 31 + "1", "MessageSid": sid, "MessageStatus": status}
+    """POST a delivery status callback as Twilio would (a call's, CA..., names CallSid and
+    CallStatus)."""
+    call = sid.startswith("CA")
+    params = {
+        "AccountSid": "AC" + "0" * 31 + "1",
+        "CallSid" if call else "MessageSid": sid,
+        "CallStatus" if call else "MessageStatus": status,
+    }
     if error_code:
         params["ErrorCode"] = error_code
     url = f"{PUBLIC_URL}/webhooks/twilio/status"
@@ -228,10 +234,17 @@ WOLF, BACKUP, LEGAL = "+14155550101", "+14155550102", "+14155550103"
 
 
 def team(app):
-    wolf = contact(app, "Winston Wolf", {Role.WOLF}, WOLF)
-    backup = contact(app, "Bea Backup", {Role.WOLF}, BACKUP)
+    wolf, backup = two_wolves(app)
     legal = contact(app, "Lena Legal", {Role.LEGAL}, LEGAL)
     return wolf, backup, legal
+
+
+def two_wolves(app):
+    """The Wolf and the backup, and no legal or comms: the shipped playbook's `page` roles
+    then add no notices to a test about escalation alone."""
+    wolf = contact(app, "Winston Wolf", {Role.WOLF}, WOLF)
+    backup = contact(app, "Bea Backup", {Role.WOLF}, BACKUP)
+    return wolf, backup
 
 
 def declare(client, who, title="Exploding kettle video", severity="sev1"):

@@ -4,17 +4,23 @@ from __future__ import annotations
 
 import re
 import time
+from datetime import timedelta
 
 from sqlalchemy import select
 
+from service.auth.models import User
+from service.auth.roles import Role
+from service.db import utcnow
 from service.extensions import db
 from service.paging import links
-from service.paging.models import Page, PageLink
+from service.paging import service as paging_service
+from service.paging.models import Escalation, EscalationPolicy, Page, PageLink
 from tests.paging.fixtures import (
     BACKUP,
     FROM_NUMBER,
     LEGAL,
     WOLF,
+    contact,
     declare,
     kinds,
     pages,
@@ -22,6 +28,7 @@ from tests.paging.fixtures import (
     sms_webhook,
     status_webhook,
     team,
+    two_wolves,
     wait_for,
 )
 
@@ -146,7 +153,7 @@ def test_unknown_numbers_and_bad_signatures_change_nothing(tw_app, tw_jobs, stan
 
 
 def test_stop_opts_out_and_the_next_level_is_paged_instead(tw_app, tw_jobs, standin):
-    wolf, backup, legal = team(tw_app)
+    wolf, backup = two_wolves(tw_app)
     policy(
         tw_app,
         [
@@ -166,20 +173,24 @@ def test_stop_opts_out_and_the_next_level_is_paged_instead(tw_app, tw_jobs, stan
     with tw_app.app_context():
         sweep(now=utcnow())  # the empty level is due at once
     tw_jobs()
-    assert [m.params["To"] for m in standin.messages] == [BACKUP]
+    # nothing to the opted-out Wolf; the backup is paged (and, no Wolf being assigned, called
+    # in by the playbook's `page: [wolf, ...]` too)
+    assert {m.params["To"] for m in standin.messages} == {BACKUP}
+    assert [(p[0], p[4]) for p in pages(tw_app) if p[1] == "page"] == [("Bea Backup", 1)]
     k = kinds(client, backup)
     assert "page.skipped" in k
     assert "opened" not in k
     sms_webhook(client, "START", WOLF, token=standin.auth_token)
+    sent = len(standin.messages)
     declare(client, backup, title="again")
     tw_jobs()
-    assert standin.messages[-1].params["To"] == WOLF
+    assert [m.params["To"] for m in standin.messages[sent:]] == [WOLF]
 
 
 def test_undelivered_sms_calls_the_same_person_then_a_failed_call_escalates(
     tw_app, tw_jobs, standin
 ):
-    wolf, backup, legal = team(tw_app)
+    wolf, backup = two_wolves(tw_app)
     policy(
         tw_app,
         [
@@ -238,3 +249,91 @@ def test_voice_keypad_acknowledges(tw_app, tw_jobs, standin):
         client.get("/api/v1/incidents/1", headers=wolf["headers"]).get_json()["status"]
         == "acknowledged"
     )
+
+
+def _escalation(app, number):
+    with app.app_context():
+        esc = db.session.scalar(select(Escalation).where(Escalation.incident_id == number))
+        return esc.policy_key, esc.status, dict(esc.policy)
+
+
+def _events(client, who, number, kind):
+    body = client.get(f"/api/v1/incidents/{number}/timeline", headers=who["headers"]).get_json()
+    return [e for e in body["events"] if e["kind"] == kind]
+
+
+def test_an_escalation_that_paged_nobody_falls_back_to_the_built_in_chain(tw_app, tw_jobs, standin):
+    wolf, backup = two_wolves(tw_app)
+    gone = contact(tw_app, "Gone Wolf", {Role.WOLF}, "+14155550109")
+    with tw_app.app_context(), db.transaction() as session:
+        session.get_one(User, gone["id"]).active = False  # deactivated since the policy named him
+    policy(
+        tw_app,
+        [
+            {"targets": [{"user_id": gone["id"]}], "delay_seconds": 300},
+            {"targets": [{"role": "responder"}], "delay_seconds": 300},  # nobody holds it
+        ],
+        repeat=1,
+    )
+    client = tw_app.test_client()
+    number = declare(client, wolf)
+    tw_jobs()  # both levels, twice, page nobody (each at once): then the built-in chain
+    [fallback] = _events(client, wolf, number, "escalation.fallback")
+    assert fallback["data"] == {
+        "policy": "test",
+        "fallback": "built-in",
+        "rounds": 2,
+        "reason": "nobody acknowledged in time",
+    }
+    first = [e["data"] for e in _events(client, wolf, number, "escalation.level")]
+    assert [(e["level"], e["round"], e.get("policy")) for e in first] == [
+        (1, 1, "test"),
+        (2, 1, None),
+        (1, 2, None),
+        (2, 2, None),
+        (1, 1, "built-in"),  # the Wolf rotations: there are none
+        (2, 1, None),  # every wolf
+    ]
+    assert first[-1]["paged"] == ["Winston Wolf", "Bea Backup"]
+    assert [(p[0], p[4]) for p in pages(tw_app, number) if p[1] == "page"] == [
+        ("Winston Wolf", 1),
+        ("Bea Backup", 1),
+    ]
+    assert {WOLF, BACKUP} <= {m.params["To"] for m in standin.messages}
+    key, status, snapshot = _escalation(tw_app, number)
+    assert (key, status, snapshot["fell_back_from"]) == ("built-in", "active", "test")
+    assert not _events(client, wolf, number, "escalation.exhausted")
+    reply = sms_webhook(client, "1A", WOLF, token=standin.auth_token).get_data(as_text=True)
+    assert f"#{number} acknowledged" in reply
+
+
+def test_the_fallback_happens_once_and_never_when_someone_was_paged(tw_app, tw_jobs, standin):
+    wolf = contact(tw_app, "Winston Wolf", {Role.WOLF}, WOLF, verified=False)
+    policy(tw_app, [{"targets": [{"user_id": wolf["id"]}], "delay_seconds": 300}])
+    client = tw_app.test_client()
+    number = declare(client, wolf)
+    tw_jobs()  # nobody can be paged, by the policy or the built-in chain: it falls back once
+    assert len(_events(client, wolf, number, "escalation.fallback")) == 1
+    assert len(_events(client, wolf, number, "escalation.exhausted")) == 1
+    assert _escalation(tw_app, number)[:2] == ("built-in", "exhausted")
+    assert standin.messages == []
+    # a policy that paged someone is exhausted as before, without falling back
+    ready = contact(tw_app, "Bea Backup", {Role.WOLF}, BACKUP)
+    with tw_app.app_context(), db.transaction() as session:
+        session.scalars(select(EscalationPolicy)).one().levels = [
+            {"targets": [{"user_id": ready["id"]}], "delay_seconds": 10}
+        ]
+    other = declare(client, wolf, title="second")
+    tw_jobs()
+    with tw_app.app_context():
+        assert paging_service.advance(
+            db.session,
+            incident_id=other,
+            now=utcnow() + timedelta(seconds=11),
+            expect=None,
+            reason="test",
+        )
+        db.session.commit()
+    assert len(_events(client, wolf, other, "escalation.exhausted")) == 1
+    assert not _events(client, wolf, other, "escalation.fallback")
+    assert _escalation(tw_app, other)[:2] == ("test", "exhausted")

@@ -98,7 +98,8 @@ def test_a_bundle_gives_each_incident_its_own_code_and_a_matching_footer(tw_app,
     assert f"#{b} SEV1 2A https://firebreak.test/r/" in body
     assert body.endswith("Reply 1A or 2A to ack (R resolve, E escalate).")
     with tw_app.app_context():
-        codes = dict(db.session.execute(select(Page.incident_id, Page.reply_code)).all())
+        query = select(Page.incident_id, Page.reply_code).where(Page.user_id == wolf["id"])
+        codes = dict(db.session.execute(query).all())
     assert codes == {a: 1, b: 2}
 
 

@@ -19,7 +19,7 @@ from service.paging.models import Page, PageStatus
 from service.paging.reconcile import sweep
 from service.queues import QueueName, queue
 from service.timeline.models import EventKind, TimelineEvent
-from tests.paging.fixtures import BACKUP, WOLF, declare, policy, team, wait_for
+from tests.paging.fixtures import BACKUP, WOLF, declare, policy, two_wolves, wait_for
 
 
 def _count(app, kind: EventKind, number: int | None = None) -> int:
@@ -38,7 +38,7 @@ def _page_status(app, page_id: int) -> str:
 def test_worker_killed_mid_send_is_resent_once_with_the_same_idempotency_key(
     tw_app, standin, worker_process
 ):
-    wolf, _backup, _legal = team(tw_app)
+    wolf, _backup = two_wolves(tw_app)
     policy(tw_app, [{"targets": [{"user_id": wolf["id"]}], "delay_seconds": 300}])
     standin.fail_next("timeout", delay=3.0)  # Twilio takes the message but answers late
     worker = worker_process(FIREBREAK_WORKER_FORK="1")  # the job runs in a work horse
@@ -69,7 +69,7 @@ def test_worker_killed_mid_send_is_resent_once_with_the_same_idempotency_key(
 
 
 def test_lost_scheduled_escalation_is_repaired_by_the_sweep(tw_app, tw_jobs, standin):
-    wolf, backup, _legal = team(tw_app)
+    wolf, backup = two_wolves(tw_app)
     policy(
         tw_app,
         [
@@ -99,7 +99,7 @@ def test_lost_scheduled_escalation_is_repaired_by_the_sweep(tw_app, tw_jobs, sta
 def test_two_workers_send_every_page_exactly_once_and_escalate_every_incident(
     tw_app, standin, worker_process
 ):
-    wolf, backup, _legal = team(tw_app)
+    wolf, backup = two_wolves(tw_app)
     policy(
         tw_app,
         [

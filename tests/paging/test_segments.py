@@ -9,6 +9,7 @@ from service.paging.segments import (
     count_units,
     encoding,
     fit_to_segments,
+    fit_with_suffix,
     is_gsm7,
 )
 
@@ -115,3 +116,40 @@ def test_fit_trims_trailing_space_before_marker() -> None:
 def test_fit_rejects_zero_segments() -> None:
     with pytest.raises(ValueError):
         fit_to_segments("hi", max_segments=0)
+
+
+SUFFIX = " https://firebreak.test/r/" + "A" * 22 + " Reply DONE 42 3 when done."
+
+
+@pytest.mark.parametrize("text", ["a" * 400, "ç" * 400, "a" * 200 + EMOJI * 50, "€" * 300])
+def test_fit_with_suffix_cuts_only_the_text_and_keeps_the_suffix_whole(text: str) -> None:
+    out = fit_with_suffix(text, SUFFIX, 2)
+    assert out.endswith(SUFFIX) and count_segments(out) <= 2
+    head = out.removesuffix(SUFFIX)
+    marker = "..." if head.endswith("...") else "\u2026"
+    assert head.endswith(marker) and text.startswith(head.removesuffix(marker))
+    assert len(head) > 20  # the text is cut, not dropped
+
+
+def test_fit_with_suffix_leaves_what_fits_alone() -> None:
+    assert (
+        fit_with_suffix("#42 step for you: 3 Reply.", SUFFIX)
+        == "#42 step for you: 3 Reply." + SUFFIX
+    )
+    assert fit_with_suffix("", SUFFIX) == SUFFIX
+
+
+def test_fit_with_suffix_with_a_suffix_too_long_cuts_the_whole() -> None:
+    out = fit_with_suffix("abc", "x" * 400, 2)
+    assert count_segments(out) <= 2 and out.startswith("abcxxx") and out.endswith("...")
+
+
+def test_a_step_notice_listing_four_long_steps_keeps_its_link_and_reply() -> None:
+    from service.paging.messages import MAX_SEGMENTS, with_link
+
+    listed = "; ".join(f"{i} " + "Call the agency and the regulator " * 3 for i in range(1, 5))
+    link = "https://firebreak.test/r/%LINK________________%"
+    out = with_link(f"#42 steps for you: {listed}.", link=link, reply="Reply DONE 42 1 when done.")
+    assert count_segments(out) <= MAX_SEGMENTS
+    assert out.startswith("#42 steps for you: 1 Call")
+    assert out.endswith(f"... {link} Reply DONE 42 1 when done.")

@@ -1,3 +1,4 @@
-"""Playbook run fixtures: the Twilio stand-in, worker processes, a drill playbook folder."""
+"""Playbook run fixtures: the Twilio stand-in, an app paging through it, worker processes, a
+drill playbook folder."""
 
-from tests.paging.fixtures import standin, worker_process  # noqa: F401
+from tests.paging.fixtures import standin, tw_app, tw_jobs, worker_process  # noqa: F401

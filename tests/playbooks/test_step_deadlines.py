@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -12,7 +13,10 @@ from service import create_app
 from service.auth.roles import Role
 from service.db import set_clock
 from service.extensions import db
-from service.paging.models import Page
+from service.paging import links
+from service.paging.messages import MAX_SEGMENTS
+from service.paging.models import Page, PageLink
+from service.paging.segments import count_segments
 from service.playbooks import deadlines
 from service.playbooks.jobs import notify_ready
 from service.playbooks.models import PlaybookRun
@@ -111,3 +115,58 @@ def test_a_step_notice_still_unsent_when_the_step_is_done_is_dropped(app, standi
     dropped = [e for e in events.get_json()["events"] if e["kind"] == "page.dropped"]
     assert [e["data"]["reason"] for e in dropped] == ["step 1 assess is done"]
     assert any(m.params["To"] == WOLF_PHONE for m in standin.messages)  # the page still went
+
+
+LINK = re.compile(r"https://firebreak\.test/r/([A-Za-z0-9_-]{22})")
+LONG = "Call the agency, the retailer and the safety regulator before the evening news runs"
+
+
+def _owner_of(app, token: str) -> int:
+    with app.app_context():
+        return db.session.scalars(
+            select(PageLink.user_id).where(PageLink.token_hash == links.digest(token))
+        ).one()
+
+
+def test_step_notices_and_reminders_carry_the_persons_link_within_two_segments(
+    app, standin, tmp_path: Path, clock
+):
+    from workers.runtime import make_worker
+
+    folder = drill_dir(tmp_path, "30m")  # the step's title as long as a title may be
+    (folder / "drill.yaml").write_text(
+        (folder / "drill.yaml").read_text().replace("Assess the storm", LONG)
+    )
+    tw = create_app(twilio_settings(standin, PLAYBOOKS_DIR=str(folder)))
+    lead, rex = _team(tw)
+    client = tw.test_client()
+    number = declare(client, lead)
+
+    def jobs():
+        make_worker(tw, simple=True).work(burst=True, logging_level="WARNING")
+
+    with tw.app_context():
+        run_id = db.session.scalar(select(PlaybookRun.id).where(PlaybookRun.incident_id == number))
+        ready = [s.id for s in db.session.get_one(PlaybookRun, run_id).steps if s.state == "ready"]
+        assert notify_ready(run_id, ready) == 1  # the deferred "step for you" notice
+    jobs()
+    with tw.app_context():
+        clock.advance(minutes=41)  # past the due time and the grace
+        assert deadlines.sweep(now=clock.now)["step_reminders"] == 1
+    jobs()
+    with tw.app_context():
+        assert deadlines.sweep(now=clock.now)["wolf_reminders"] == 1
+    jobs()
+    to_rex = [m.params["Body"] for m in standin.messages if m.params["To"] == REX_PHONE]
+    to_wolf = [m.params["Body"] for m in standin.messages if m.params["To"] == WOLF_PHONE]
+    notice, overdue = to_rex
+    told = next(b for b in to_wolf if f"#{number}: step 1" in b)
+    assert notice.startswith(f"#{number} step for you: 1 Call the agency")
+    assert notice.endswith(f"Reply DONE {number} 1 when done.")
+    assert overdue.startswith(f"#{number} overdue: step 1") and f"DONE {number} 1" in overdue
+    for body, owner in ((notice, rex), (overdue, rex), (told, lead)):
+        assert count_segments(body) <= MAX_SEGMENTS, body
+        match = LINK.search(body)
+        assert match, body
+        assert _owner_of(tw, match.group(1)) == owner["id"]  # each person's own link
+        assert client.get(f"/r/{match.group(1)}").status_code == 200

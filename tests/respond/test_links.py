@@ -134,7 +134,8 @@ def test_a_link_is_for_one_person(paged, tw_app, tw_jobs, standin):
     assert "https://firebreak.test/r/" in text  # STATUS answers with the person's own link
     with tw_app.app_context():
         owners = {row.user.name for row in db.session.scalars(select(PageLink))}
-    assert owners == {"Winston Wolf", "Bea Backup"}
+    # Lena: the notice the playbook's `page: [wolf, legal, comms]` sent her at open
+    assert owners == {"Winston Wolf", "Lena Legal", "Bea Backup"}
 
 
 def _count(client, who, number) -> int:

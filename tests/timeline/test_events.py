@@ -70,6 +70,7 @@ SAMPLES: list[ev.EventData] = [
     ev.Escalated(level=2, round=1, paged=["Bea Backup"], next_level_at="2026-11-23T09:05Z"),
     ev.EscalationStopped(reason="acknowledged", level=1, cancelled_pages=[2, 3]),
     ev.EscalationExhausted(rounds=2, reason="page 4 failed"),
+    ev.EscalationFellBack(policy="brand-a", fallback="built-in", rounds=2, reason="timer"),
     ev.SmsReplied(body="1A", command="acknowledge"),
     ev.PlaybookAttached(
         run_id=6,

@@ -53,7 +53,8 @@ def test_whole_lifecycle_is_on_the_timeline_in_order_with_a_verified_chain(clien
     body = client.get("/api/v1/incidents/1/timeline", headers=reviewer["headers"]).get_json()
     events = body["events"]
     kinds = [e["kind"] for e in events]
-    incident_kinds = [k for k in kinds if not k.startswith(("escalation.", "playbook.", "step."))]
+    paging = ("escalation.", "page.", "playbook.", "step.")  # nobody here has a phone to page
+    incident_kinds = [k for k in kinds if not k.startswith(paging)]
     assert incident_kinds == [
         "incident.declared",
         "incident.role_assigned",
