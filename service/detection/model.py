@@ -29,6 +29,9 @@ STATE_VERSION = 3
 ANOMALY_WEIGHT = 0.1
 #: calm buckets in a row that a firestorm's run above the calm band may hold (its onset)
 ONSET_GAP = 2
+#: a surprise (-log10 p) from which a bucket counts as raised: it teaches the profiles and the
+#: baseline negative share a tenth, as a volume-anomalous one does
+CALM_Z = 2.0
 
 
 class MonitorModel:
@@ -160,14 +163,20 @@ class MonitorModel:
                 start, a.surprise, self.episode_open, cap, cfg.calibration_halflife_days
             )
         mu, _ = self.expected_at(start)
-        # a surge teaches the level little, and a bucket above the calm band teaches its hour's
-        # profile little: a surge would otherwise absorb itself within minutes on a young
-        # monitor, above all in an hour of the day it has not seen yet (a level shift is still
-        # learnt, slowly)
+        # a surge teaches the level little, and a raised bucket (above the calm band, or
+        # surprising at any window) teaches its hour's profile and the baseline negative share
+        # little: a surge would otherwise absorb itself within minutes on a young monitor, above
+        # all in an hour of the day it has not seen yet, and a firestorm's negatives would raise
+        # the share the next one is judged against (a level shift is still learnt, slowly)
         anomalous = ANOMALY_WEIGHT if a.volume_anomalous else 1.0
-        loud = ANOMALY_WEIGHT if a.volume_anomalous or self._loud(bucket.count, mu) else 1.0
+        raised = a.volume_anomalous or a.surprise >= CALM_Z or self._loud(bucket.count, mu)
+        loud = ANOMALY_WEIGHT if raised else 1.0
         self._learn(start, bucket.count, mu, level_weight=anomalous, profile_weight=loud)
-        self.shares.update(bucket.negative, bucket.scored, _alpha(cfg.negative_halflife_seconds, b))
+        self.shares.update(
+            loud * bucket.negative,
+            loud * bucket.scored,
+            _alpha(cfg.negative_halflife_seconds, b),
+        )
         self.ring.append([bucket.count, mu, bucket.negative, bucket.scored])
         if len(self.ring) > self.kmax:
             del self.ring[0]

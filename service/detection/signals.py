@@ -76,11 +76,16 @@ def _window_reach(monitor: Monitor, assessment: Any, config: Any) -> int:
 
 
 def _unread_languages(monitor: Monitor, assessment: Any, config: Any) -> dict[str, float]:
-    """The languages of the window's unread mentions, as shares of all its mentions."""
+    """The languages of the window's unread mentions, as shares of all its mentions: the
+    unread share the assessment measured (1 - coverage, over the same weighted window as its
+    count), split by the languages counted in the window's buckets, so the two always agree."""
     counts = store().unread_languages(monitor.id, _window_starts(assessment, config))
-    total = max(float(assessment.observed), 1.0)
+    counted = sum(counts.values())
+    unread = max(1.0 - float(assessment.coverage), 0.0)
+    if counted <= 0 or unread <= 0.0:
+        return {}
     ranked = sorted(counts.items(), key=lambda kv: -kv[1])
-    return {lang: round(min(n / total, 1.0), 3) for lang, n in ranked[:5]}
+    return {lang: round(unread * n / counted, 3) for lang, n in ranked[:5]}
 
 
 def _severity(assessment: Any, evidence: list[dict[str, Any]]) -> Severity:

@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 
 from redis import Redis
 
-from service.detection import engine
+from service.detection import due, engine
 from service.detection.buckets import Bucket, BucketStore
 from service.detection.due import TRIP_KEY
 
@@ -25,10 +25,26 @@ log = logging.getLogger(__name__)
 
 #: the state outlives the buckets it summarises by a day (then a rebuild finds none)
 STATE_TTL_SECONDS = int(engine.REBUILD_SECONDS) + 86_400
-#: rebuilds asked for by late history, per monitor per window (a backfill is a few batches;
-#: a tool that keeps sending hours-late stragglers must not cost a rebuild per batch)
+#: rebuilds asked for by late history, per monitor, are paid from a budget counted in buckets
+#: replayed: worth LATE_REBUILDS rebuilds of the full 8 days, refilled at one full rebuild per
+#: LATE_REFILL_SECONDS. A backfill on a new monitor (hours of history, sent oldest first in
+#: many batches) replays a few hundred buckets a batch, so every batch is learnt at once; a
+#: tool that keeps sending hours-late stragglers to a monitor with days of history costs one
+#: full rebuild a minute once the budget is spent, never one per batch
 LATE_REBUILDS = 10
-LATE_REBUILDS_WINDOW_SECONDS = 600
+LATE_REFILL_SECONDS = 60
+_LATE_BUDGET = """
+local now, cost = tonumber(ARGV[1]), tonumber(ARGV[2])
+local cap, per_second = tonumber(ARGV[3]), tonumber(ARGV[4])
+local t = redis.call('HMGET', KEYS[1], 'tokens', 'at')
+local since = now - (tonumber(t[2]) or now)
+local tokens = math.min(cap, (tonumber(t[1]) or cap) + since * per_second)
+local wait = 0
+if tokens < cost then wait = (cost - tokens) / per_second else tokens = tokens - cost end
+redis.call('HSET', KEYS[1], 'tokens', tostring(tokens), 'at', tostring(now))
+redis.call('EXPIRE', KEYS[1], math.ceil(cap / per_second))
+return tostring(wait)
+"""
 
 
 @dataclass(frozen=True)
@@ -105,7 +121,7 @@ class ModelStore:
         if raw is None:
             if stale:  # a rebuild reads all the history there is
                 self.redis.delete(stale_key(monitor_id))
-        elif stale and self._late_history(monitor_id):
+        elif stale and self._late_history(monitor_id, config, now):
             log.info("rebuilding the detector state of monitor %s: late history", monitor_id)
             raw = None
         if raw is not None:
@@ -115,15 +131,27 @@ class ModelStore:
                 log.info("rebuilding the detector state of monitor %s: %s", monitor_id, exc)
         return self.rebuild(monitor_id, config, now), True
 
-    def _late_history(self, monitor_id: int) -> bool:
-        """Whether the late-history flag may be honoured now (the budget allows a rebuild)."""
-        budget = f"fb:detect-late-rebuilds:{monitor_id}"
-        pipe = self.redis.pipeline(transaction=False)
-        pipe.incr(budget)
-        pipe.expire(budget, LATE_REBUILDS_WINDOW_SECONDS, nx=True)
-        used, _ = pipe.execute()
-        if int(used) > LATE_REBUILDS:
-            return False  # the flag stays: a rebuild once the window has passed
+    def _late_history(self, monitor_id: int, config: engine.DetectorConfig, now: datetime) -> bool:
+        """Whether the late-history flag may be honoured now (the budget pays for the buckets
+        the rebuild replays); if not, the flag stays and the monitor is asked for again once
+        the budget allows it."""
+        b = config.bucket_seconds
+        full = int(engine.REBUILD_SECONDS) // b
+        cost = len(self._rebuild_span(monitor_id, config, now))
+        wait = float(
+            self.redis.eval(
+                _LATE_BUDGET,
+                1,
+                f"fb:detect-late-rebuilds:{monitor_id}",
+                now.timestamp(),
+                cost,
+                LATE_REBUILDS * full,
+                full / LATE_REFILL_SECONDS,
+            )
+        )
+        if wait > 0:
+            due.ask(self.redis, [monitor_id], now=now, after=wait)
+            return False
         return bool(self.redis.delete(stale_key(monitor_id)))
 
     def rebuild(
@@ -132,13 +160,18 @@ class ModelStore:
         """A state replayed from the closed buckets of the last 8 days (from the first one),
         up to an hour ago: `observe` folds the last hour itself, so a surge in it still opens
         (a replay would only have marked its episode as open)."""
+        stored = self.buckets.fetch(monitor_id, self._rebuild_span(monitor_id, config, now))
+        return engine.rebuild([aggregate(x) for x in stored], config)
+
+    def _rebuild_span(self, monitor_id: int, config: engine.DetectorConfig, now: datetime) -> range:
+        """The bucket starts a rebuild replays: from the monitor's first bucket (at most 8 days
+        back) to an hour ago."""
         b = config.bucket_seconds
         current = int(now.timestamp()) // b * b
         recent = current - config.max_window_seconds
         first = self.buckets.first_bucket(monitor_id)
         lo = max(current - int(engine.REBUILD_SECONDS), first if first is not None else current)
-        stored = self.buckets.fetch(monitor_id, range(lo - lo % b, recent, b))
-        return engine.rebuild([aggregate(x) for x in stored], config)
+        return range(lo - lo % b, recent, b)
 
     def observe(self, monitor_id: int, config: engine.DetectorConfig, now: datetime) -> Observation:
         """Fold in the buckets closed since the last evaluation, then assess the current one."""

@@ -101,7 +101,9 @@ def incident_report(
     now: datetime,
 ) -> dict[str, Any]:
     """The aggregate of incidents opened in [opened_from, opened_to) (bounded: see `period`),
-    read in one query whatever the number of incidents."""
+    read in one query whatever the number of incidents. The answer says the period it covers
+    and, when that is not the one asked for, which `to` was asked for and whether the period
+    was cut at MAX_PERIOD (`truncated`)."""
     start, end = period(opened_from, opened_to, now=now)
     m = _milestones(start, end)
     query = (
@@ -140,6 +142,8 @@ def incident_report(
     return {
         "from": format_time(start),
         "to": format_time(end),
+        "truncated": opened_to is not None and opened_to > end,
+        "requested_to": None if opened_to is None else format_time(opened_to),
         **aggregate(rows),
         "incidents": rows,
     }

@@ -32,11 +32,72 @@ class ExportQuerySchema(ma.Schema):
 
 class ReportQuerySchema(ma.Schema):
     """The period of the report: incidents opened in [from, to), by default the last 366 days;
-    a longer period is cut at 366 days after `from`, and a `to` not after `from` is empty (the
-    report's `from` and `to` say the period it covers)."""
+    a longer period is cut at 366 days after `from` (the report says so: `truncated`), and a
+    `to` not after `from` is empty (the report's `from` and `to` say the period it covers,
+    `requested_to` the `to` asked for)."""
 
     opened_from = Timestamp(data_key="from")
     opened_to = Timestamp(data_key="to")
+
+
+def _seconds(description: str) -> ma.fields.Float:
+    """A duration in seconds, or null."""
+    return ma.fields.Float(allow_none=True, metadata={"description": description})
+
+
+class ReportSummarySchema(ma.Schema):
+    """Counts, MTTA and MTTR of a set of incidents."""
+
+    count = ma.fields.Integer()
+    by_status = ma.fields.Dict(keys=ma.fields.String(), values=ma.fields.Integer())
+    mtta_seconds = _seconds("mean time to acknowledge (null when none was acknowledged)")
+    mttr_seconds = _seconds("mean time to resolve (null when none is resolved)")
+
+
+class ReportIncidentSchema(ma.Schema):
+    """One incident of the period."""
+
+    number = ma.fields.Integer()
+    status = ma.fields.String()
+    severity = ma.fields.String()
+    monitor = ma.fields.String(allow_none=True, metadata={"description": "null: declared"})
+    time_to_acknowledge = _seconds("seconds from opened to first acknowledged")
+    time_to_resolve = _seconds("seconds from opened to resolved (null if open again)")
+
+
+class IncidentReportSchema(ReportSummarySchema):
+    """The aggregate report of the incidents opened in [from, to)."""
+
+    opened_from = ma.fields.DateTime(
+        data_key="from", metadata={"description": "the start of the period covered"}
+    )
+    opened_to = ma.fields.DateTime(
+        data_key="to",
+        metadata={
+            "description": "the end of the period covered (excluded): the `to` asked for, "
+            "unless that was more than 366 days after `from` (cut there: `truncated`) or not "
+            "after `from` (an empty period)"
+        },
+    )
+    truncated = ma.fields.Boolean(
+        metadata={
+            "description": "true when the period asked for was longer than 366 days and was "
+            "cut at 366 days after `from`: the report covers [from, to), not up to "
+            "`requested_to`"
+        }
+    )
+    requested_to = ma.fields.DateTime(
+        allow_none=True,
+        metadata={"description": "the `to` asked for (null when none was given)"},
+    )
+    by_monitor = ma.fields.Dict(
+        keys=ma.fields.String(metadata={"description": "a monitor's key, or (declared)"}),
+        values=ma.fields.Nested(ReportSummarySchema),
+    )
+    by_severity = ma.fields.Dict(
+        keys=ma.fields.String(), values=ma.fields.Nested(ReportSummarySchema)
+    )
+    incidents = ma.fields.List(ma.fields.Nested(ReportIncidentSchema))
 
 
 @blp.route("/incidents/<int:number>/export", methods=["GET"])
@@ -67,9 +128,17 @@ def _name(number: int) -> str:
 @blp.route("/reports/incidents", methods=["GET"])
 @blp.roles(*READERS)
 @blp.arguments(ReportQuerySchema, location="query")
-@blp.alt_response(200, description="Counts, MTTA and MTTR by monitor and severity", success=True)
+@blp.alt_response(
+    200,
+    schema=IncidentReportSchema,
+    description="Counts, MTTA and MTTR by monitor and severity, and the period covered",
+    success=True,
+)
 def report(args: dict[str, Any]) -> Response:
-    """Aggregate report of incidents opened in a period: counts, MTTA, MTTR."""
+    """Aggregate report of incidents opened in a period: counts, MTTA, MTTR.
+
+    The period is at most 366 days: a longer one is cut at 366 days after `from`, and the
+    report says so (`truncated: true`, with the `to` asked for in `requested_to`)."""
     body = incident_report(
         db.session,
         opened_from=args.get("opened_from"),

@@ -135,6 +135,10 @@ def test_unreadable_text_never_dilutes_the_share_and_an_unreadable_surge_opens_o
     signal = events[0]["data"]
     assert signal["sentiment_unknown"] is True and signal["coverage"] < 0.5
     assert max(signal["unread_languages"], key=signal["unread_languages"].get) == "es"
+    # the languages' shares add up to the unread share the coverage says
+    assert sum(signal["unread_languages"].values()) == pytest.approx(
+        1 - signal["coverage"], abs=0.01
+    )
     assert "es" in {e["lang"] for e in signal["evidence"]}  # the evidence shows languages
     with client.application.app_context():
         bucket = BucketStore(redis.client, ttl_seconds=3600).fetch(
@@ -256,6 +260,11 @@ def test_a_surge_pushed_at_once_then_silence_opens_within_five_seconds(
 
 
 def test_late_history_rebuilds_stay_within_their_budget(app, monkeypatch):
+    """Rebuilds for late history are paid in buckets replayed: a young monitor's (hours of
+    history) are cheap, so a backfill in many batches is learnt batch by batch; a monitor with
+    days of history spends the budget, and then the flag waits and the monitor is asked for
+    again once the budget has refilled enough."""
+    from service.detection import due
     from service.detection import state as states
 
     with app.app_context():
@@ -269,7 +278,19 @@ def test_late_history_rebuilds_stay_within_their_budget(app, monkeypatch):
         assert store.load(3, config, now)[1]  # late history: rebuilt, the flag consumed
         assert not redis.client.exists(stale_key(3))
         assert not store.load(3, config, now)[1]  # no flag: the saved state
-        monkeypatch.setattr(states, "LATE_REBUILDS", 1)
+        # two days of history: a rebuild replays ~2,800 buckets of a budget of two full ones
+        first = int(now.timestamp()) - 2 * 86_400
+        redis.client.set(f"{store.buckets.prefix(3)}:first", first - first % 60)
+        monkeypatch.setattr(states, "LATE_REBUILDS", 2)
+        redis.client.delete("fb:detect-late-rebuilds:3")
+        for _ in range(8):  # 8 x 2,820 buckets fit in 2 x 11,520, a ninth does not
+            states.mark_stale(redis.client, 3)
+            assert store.load(3, config, now)[1]
         states.mark_stale(redis.client, 3)
         assert not store.load(3, config, now)[1]  # budget spent: the saved state ...
-        assert redis.client.exists(stale_key(3))  # ... and the flag waits for the window
+        assert redis.client.exists(stale_key(3))  # ... the flag waits ...
+        asked = redis.client.zscore(due.DUE_KEY, "3")  # ... and the monitor is asked for again
+        assert asked is not None and now.timestamp() < asked <= now.timestamp() + 60
+        later = now + timedelta(seconds=asked - now.timestamp() + 1)
+        assert store.load(3, config, later)[1]  # refilled: rebuilt
+        assert not redis.client.exists(stale_key(3))

@@ -336,3 +336,15 @@ def test_a_sudden_spike_has_its_onset_in_its_own_minute() -> None:
     a = model.assess(T0 + timedelta(minutes=EVENT, seconds=59), b[EVENT])
     assert a.fire
     assert a.episode_start == T0 + timedelta(minutes=EVENT)
+
+
+def test_a_firestorm_does_not_raise_the_share_the_next_one_is_judged_against() -> None:
+    """A monitor with 4 hours of history: a 3.5x surge at 55 % negative, then three hours
+    later one at 39 % (the brand's usual 20 %): the second pages too, within minutes (the
+    first surge's negatives count a tenth in the baseline share)."""
+    first = 4 * 60
+    events = ((first, 30, 3.5, 0.55), (first + 200, 30, 3.5, 0.39))
+    for seed in range(10):
+        opened = pages(stream(first + 300, 20.0, events=events, seed=seed), live_from=first - 10)
+        assert [m - first for m in opened][:1] == [0], seed
+        assert len(opened) == 2 and 200 <= opened[1] - first <= 205, (seed, opened)

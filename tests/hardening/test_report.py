@@ -69,22 +69,26 @@ def test_a_malformed_period_is_422(client, admin) -> None:
 
 
 @pytest.mark.parametrize(
-    ("query", "covered"),
-    [  # cut at 366 days after `from`; a `to` not after `from` is an empty period
-        ("from=2026-01-01T00:00:00Z&to=2027-06-01T00:00:00Z", ("2026-01-01", "2027-01-02")),
-        ("from=2026-01-02T00:00:00Z&to=2026-01-01T00:00:00Z", ("2026-01-02", "2026-01-02")),
+    ("query", "covered", "truncated"),
+    [  # cut at 366 days after `from` (and says so); a `to` not after `from` is an empty period
+        ("from=2026-01-01T00:00:00Z&to=2027-06-01T00:00:00Z", ("2026-01-01", "2027-01-02"), True),
+        ("from=2026-01-02T00:00:00Z&to=2026-01-01T00:00:00Z", ("2026-01-02", "2026-01-02"), False),
+        ("from=2026-01-01T00:00:00Z&to=2026-02-01T00:00:00Z", ("2026-01-01", "2026-02-01"), False),
     ],
 )
-def test_report_period_is_bounded(client, admin, query, covered) -> None:
+def test_report_period_is_bounded(client, admin, query, covered, truncated) -> None:
     resp = client.get(f"/api/v1/reports/incidents?{query}", headers=admin["headers"])
     assert resp.status_code == 200, resp.get_json()
     body = resp.get_json()
     assert (body["from"][:10], body["to"][:10]) == covered
+    assert body["truncated"] is truncated
+    assert body["requested_to"][:10] == query.split("to=")[1][:10]  # the `to` asked for
 
 
 def test_report_period_defaults_to_the_last_366_days(client, admin) -> None:
     body = client.get("/api/v1/reports/incidents", headers=admin["headers"]).get_json()
     assert body["from"] and body["to"]
+    assert body["truncated"] is False and body["requested_to"] is None
     one_end = client.get(
         "/api/v1/reports/incidents?from=2026-01-01T00:00:00Z", headers=admin["headers"]
     ).get_json()
