@@ -24,7 +24,7 @@ from service.detection.settings import (
 )
 from service.detection.stats import nb_log10_tail
 
-STATE_VERSION = 3
+STATE_VERSION = 4
 #: how much a volume-anomalous bucket teaches the level, profiles and dispersion
 ANOMALY_WEIGHT = 0.1
 #: calm buckets in a row that a firestorm's run above the calm band may hold (its onset)
@@ -32,6 +32,9 @@ ONSET_GAP = 2
 #: a surprise (-log10 p) from which a bucket counts as raised: it teaches the profiles and the
 #: baseline negative share a tenth, as a volume-anomalous one does
 CALM_Z = 2.0
+#: prior of each seasonal factor, in mentions at factor 1 (a gamma prior of mean 1): an hour of
+#: the day that has seen few mentions stays near 1, a busy one follows its counts
+PROFILE_PRIOR = 10.0
 
 
 class MonitorModel:
@@ -53,8 +56,11 @@ class MonitorModel:
         self.win_phi = [0.1] * (len(config.windows()) - 1)
         self.daily = [1.0] * 24
         self.daily_n = [0] * 24
+        # decayed sums of (counts seen, counts expected at factor 1) per hour and per weekday
+        self.daily_sums = [[0.0, 0.0] for _ in range(24)]
         self.weekly = [1.0] * 7
         self.weekly_n = [0] * 7
+        self.weekly_sums = [[0.0, 0.0] for _ in range(7)]
         self.ring: list[list[float]] = []  # [count, mu, negative, scorable], newest last
         self.prev_extra = [0.0, 0.0]  # reach and sentiment_sum of the last closed bucket
         self.shares = ShareBaseline()
@@ -202,27 +208,31 @@ class MonitorModel:
         a_l = level_weight * max(_alpha(cfg.level_halflife_seconds, b), 1.0 / (self.n + 1))
         self.level += a_l * (xc / season - self.level)
         if self.level > 0 and cfg.seasonality != "none":
-            # profiles learn in the log domain from ratios clipped to [1/3, 3]: a spike moves
-            # its hour's factor by a bounded step, and small counts cannot swing it to zero
+            # each factor is a ratio of decayed sums, counts seen over counts expected at
+            # factor 1, under a gamma prior of PROFILE_PRIOR mentions: unbiased for small
+            # counts (a ratio's logarithm is not), and an hour not seen yet stays at 1
             self.daily_n[hour] += 1
-            a_d = profile_weight * max(
-                _alpha(cfg.seasonal_halflife_days * 3600, b), 1.0 / (self.daily_n[hour] + 4)
+            a_d = _alpha(cfg.seasonal_halflife_days * 3600, b)
+            expect = self.level * self.weekly[dow]
+            self.daily = _refit(
+                self.daily_sums,
+                self.daily_n,
+                hour,
+                xc,
+                expect,
+                a_d,
+                profile_weight,
+                0.02,
+                50.0,
+                True,
             )
-            ratio = (xc + 0.5) / (self.level * season + 0.5)
-            step = math.log(min(max(ratio, 1 / 3), 3.0))
-            self.daily[hour] = min(max(self.daily[hour] * math.exp(a_d * step), 0.02), 50.0)
-            mean = sum(self.daily) / 24
-            self.daily = [v / mean for v in self.daily]
             if cfg.seasonality == "daily+weekly":
                 self.weekly_n[dow] += 1
-                per_day = DAY / b
-                a_w = profile_weight * max(
-                    _alpha(cfg.weekly_halflife_days / 7 * per_day * b, b),
-                    1.0 / (self.weekly_n[dow] + 4 * per_day),
+                a_w = _alpha(cfg.weekly_halflife_days / 7 * DAY, b)
+                expect = self.level * self.daily[hour]
+                self.weekly = _refit(
+                    self.weekly_sums, self.weekly_n, dow, xc, expect, a_w, profile_weight, 0.1, 10.0
                 )
-                self.weekly[dow] = min(max(self.weekly[dow] * math.exp(a_w * step), 0.1), 10.0)
-                mean = sum(self.weekly) / 7
-                self.weekly = [v / mean for v in self.weekly]
         # robust spread: EWMA of |log residual| clipped at 2.5 sigma, as a normal sigma
         pois = 1.0 / (mu + 1.0)
         sd_log = math.sqrt(self.phi + pois)
@@ -447,6 +457,8 @@ class MonitorModel:
             "daily_n": self.daily_n,
             "weekly": self.weekly,
             "weekly_n": self.weekly_n,
+            "daily_sums": self.daily_sums,
+            "weekly_sums": self.weekly_sums,
             "ring": self.ring,
             "prev_extra": self.prev_extra,
             "shares": self.shares.to_dict(),
@@ -472,6 +484,8 @@ class MonitorModel:
             setattr(m, key, data[key])
         m.daily, m.daily_n = list(data["daily"]), list(data["daily_n"])
         m.weekly, m.weekly_n = list(data["weekly"]), list(data["weekly_n"])
+        m.daily_sums = [list(r) for r in data["daily_sums"]]
+        m.weekly_sums = [list(r) for r in data["weekly_sums"]]
         m.win_res, m.win_phi = list(data["win_res"]), list(data["win_phi"])
         m.ring = [list(r) for r in data["ring"]][-m.kmax :]
         m.prev_extra = list(data["prev_extra"])
@@ -484,6 +498,38 @@ class MonitorModel:
 def config_fingerprint(config: DetectorConfig) -> int:
     """A short checksum of every setting (states are only valid for the settings they used)."""
     return zlib.crc32(repr(astuple(config)).encode())
+
+
+def _refit(
+    sums: list[list[float]],
+    seen: list[int],
+    slot: int,
+    count: float,
+    expect: float,
+    alpha: float,
+    weight: float,
+    low: float,
+    high: float,
+    smooth: bool = False,
+) -> list[float]:
+    """Fold one bucket into its slot's decayed sums; the profile's factors, normalised so the
+    slots seen so far average 1 (the level carries the scale; unseen slots stay at 1)."""
+    row = sums[slot]
+    keep = 1.0 - alpha * weight
+    row[0] = keep * row[0] + weight * count
+    row[1] = keep * row[1] + weight * expect
+    if smooth:  # a day is a circle of hours; its neighbours count half as much
+        k = len(sums)
+        pairs = [
+            [0.25 * sums[i - 1][j] + 0.5 * sums[i][j] + 0.25 * sums[(i + 1) % k][j] for j in (0, 1)]
+            for i in range(k)
+        ]
+    else:
+        pairs = sums
+    raw = [(x + PROFILE_PRIOR) / (e + PROFILE_PRIOR) for x, e in pairs]
+    used = [r for r, n in zip(raw, seen, strict=True) if n > 0]
+    mean = sum(used) / len(used)
+    return [min(max(r / mean, low), high) if n > 0 else 1.0 for r, n in zip(raw, seen, strict=True)]
 
 
 def _opened(a: Assessment) -> Assessment:

@@ -348,3 +348,24 @@ def test_a_firestorm_does_not_raise_the_share_the_next_one_is_judged_against() -
         opened = pages(stream(first + 300, 20.0, events=events, seed=seed), live_from=first - 10)
         assert [m - first for m in opened][:1] == [0], seed
         assert len(opened) == 2 and 200 <= opened[1] - first <= 205, (seed, opened)
+
+
+def test_a_young_small_brand_learns_its_level_without_bias() -> None:
+    # a day of 0.5 mentions a minute, most minutes empty: the hours seen and the hours not yet
+    # seen both expect about 0.5 (a profile learnt from ratios' logarithms expected 1.7)
+    model = rebuild(stream(22 * 60, 0.5, seed=3), CFG)
+    start = model.last + 60
+    for hour in (0, 6, 12, 21, 22, 23):  # seen, and (22, 23) not seen yet
+        mu, _ = model.expected_at(start - start % 86_400 + hour * 3600)
+        assert 0.35 <= mu <= 0.7, (hour, mu)
+
+
+def test_a_young_small_brand_surge_pages() -> None:
+    # one day of history at 0.5 a minute, then 2.5 a minute for half an hour, 46 % negative
+    opened = []
+    for seed in range(100, 110):
+        b = stream(DAY_MIN + 90, 0.5, events=((DAY_MIN, 30, 5.0, 0.46),), seed=seed)
+        found = pages(b)
+        assert all(DAY_MIN <= o < DAY_MIN + 30 for o in found), found  # never before the surge
+        opened.append(bool(found))
+    assert sum(opened) >= 6, opened
