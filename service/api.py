@@ -375,17 +375,18 @@ def authenticate_request() -> User:
         abort(401, "missing Authorization: Bearer token", type="unauthorized", headers=challenge)
     if scheme.lower() != "bearer" or not secret.strip():
         abort(401, "Authorization must be 'Bearer <token>'", type="unauthorized", headers=challenge)
-    if not limits.bad_token_allowed():
-        abort(
-            429,
-            "too many invalid tokens from this address",
-            type="rate-limited",
-            headers={"Retry-After": "60"},
-        )
     session = db.session
     now = utcnow()
     token = find_token(session, secret=secret.strip(), now=now)
     if token is None:
+        # only invalid tokens are limited: a valid one authenticates whatever its address sent
+        if not limits.bad_token_allowed():
+            abort(
+                429,
+                "too many invalid tokens from this address",
+                type="rate-limited",
+                headers={"Retry-After": "60"},
+            )
         limits.bad_token_seen()
         abort(
             401,
