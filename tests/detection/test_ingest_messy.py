@@ -160,4 +160,5 @@ def test_the_import_command_repairs_text_by_the_same_rules(app, acme, tmp_path):
     assert "accepted 2, duplicates 0, rejected 0" in result.output
     assert "item 1: text: replaced 1 lone surrogate(s) with U+FFFD (kept)" in result.output
     assert "item 2: text: removed 1 NUL character(s) (kept)" in result.output
-    assert stored_texts(app) == ["Acme kettle exploded, awful", "Acme kettle exploded, awful \ufffd"]
+    repaired = ["Acme kettle exploded, awful", "Acme kettle exploded, awful \ufffd"]
+    assert stored_texts(app) == repaired
