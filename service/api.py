@@ -25,7 +25,7 @@ from service.auth.service import find_token
 from service.db import utcnow
 from service.errors import Conflict, DomainError
 from service.extensions import db
-from service.fields import TEXT, Distinct, MultipleOf, QueryId
+from service.fields import TEXT, Distinct, MultipleOf, QueryId, Repaired
 
 log = logging.getLogger(__name__)
 
@@ -238,7 +238,8 @@ def contract_rules(converter: Any, field: ma.fields.Field, ret: dict[str, Any]) 
     rules = _validator_rules(field, ret)
     if isinstance(field, ma.fields.Dict):
         rules.update(_dict_rules(converter, field, ret))
-    if _is_string(ret) and not {"pattern", "format", "enum", "const"} & set(ret):
+    free = not isinstance(field, Repaired)  # a repaired string may hold NUL: it is removed
+    if free and _is_string(ret) and not {"pattern", "format", "enum", "const"} & set(ret):
         rules["pattern"] = TEXT
     if "additionalProperties" in ret and "propertyNames" not in {**ret, **rules}:
         rules["propertyNames"] = {"pattern": TEXT}
@@ -360,7 +361,7 @@ _DESCRIPTIONS = {
     404: "Not found",
     409: "Conflicts with the current state (nothing changed)",
     413: "Request body larger than the limit",
-    415: "Body is not application/json",
+    415: "Body is not application/json, or its Content-Encoding is not gzip (or none)",
     422: "Invalid input: the fields and why are listed",
     429: "Too many requests: retry after Retry-After seconds",
 }
@@ -375,17 +376,18 @@ def authenticate_request() -> User:
         abort(401, "missing Authorization: Bearer token", type="unauthorized", headers=challenge)
     if scheme.lower() != "bearer" or not secret.strip():
         abort(401, "Authorization must be 'Bearer <token>'", type="unauthorized", headers=challenge)
-    if not limits.bad_token_allowed():
-        abort(
-            429,
-            "too many invalid tokens from this address",
-            type="rate-limited",
-            headers={"Retry-After": "60"},
-        )
     session = db.session
     now = utcnow()
     token = find_token(session, secret=secret.strip(), now=now)
     if token is None:
+        # only invalid tokens are limited: a valid one authenticates whatever its address sent
+        if not limits.bad_token_allowed():
+            abort(
+                429,
+                "too many invalid tokens from this address",
+                type="rate-limited",
+                headers={"Retry-After": "60"},
+            )
         limits.bad_token_seen()
         abort(
             401,

@@ -3,6 +3,7 @@ is a 422, never a 500, and what the OpenAPI document says is what the fields acc
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 from typing import Any
 
@@ -21,10 +22,35 @@ YEAR_PATTERN = "^(19[7-9][0-9]|2[01][0-9][0-9])-"
 SPACE = (
     "\\t-\\r\\u001c-\\u0020\\u0085\\u00a0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000"
 )
-#: any text a string may hold: no NUL (the request guard refuses it everywhere, keys included)
+#: any text a string may hold: no NUL (the request guard refuses it, keys included, except in
+#: a body whose view repairs it)
 TEXT = "^[^\\u0000]*$"
 #: text with something besides white space (and no NUL, which no string may hold)
 NOT_BLANK = f"^[^\\u0000]*[^{SPACE}\\u0000][^\\u0000]*$"
+#: text with something besides white space and NUL, where NUL is removed (`Repaired`)
+SOME_TEXT = f"^[\\s\\S]*[^{SPACE}\\u0000]"
+#: what no stored string may hold: NUL (PostgreSQL refuses it), half of a UTF-16 surrogate pair
+UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def repair_text(value: str) -> tuple[str, str | None]:
+    """The text with NUL removed and lone surrogates replaced by U+FFFD, and what was done."""
+    if not UNSTORABLE.search(value):
+        return value, None
+    nul = value.count("\x00")
+    text, lone = _LONE_SURROGATE.subn("\ufffd", value.replace("\x00", ""))
+    done = [f"removed {nul} NUL character(s)"] if nul else []
+    done += [f"replaced {lone} lone surrogate(s) with U+FFFD"] if lone else []
+    return text, "; ".join(done)
+
+
+class Repaired(ma.fields.String):
+    """A string whose NUL characters are removed and lone surrogates replaced (`repair_text`),
+    not refused: documented without the no-NUL pattern other strings carry."""
+
+    def _deserialize(self, value: Any, attr: Any, data: Any, **kwargs: Any) -> str:
+        return repair_text(super()._deserialize(value, attr, data, **kwargs))[0]
 
 
 class MultipleOf(ma.validate.Validator):

@@ -1,29 +1,37 @@
 """Request guards run before any view: text without NUL or lone surrogates, JSON bodies that are
-declared, bounded in size and nesting, so bad input is a 4xx naming the field, never a 500."""
+declared, bounded in size (gzip too, decoded within the limit) and nesting, so bad input is a 4xx
+naming the field, never a 500."""
 
 from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator
-from typing import Any
+import zlib
+from collections.abc import Callable, Iterator
+from typing import Any, TypeVar
 
-from flask import Flask, Request, request
+from flask import Flask, Request, current_app, request
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 from werkzeug.routing import IntegerConverter
 
-from service.fields import MAX_ID
+from service.fields import MAX_ID, UNSTORABLE
 
 #: the deepest JSON nesting accepted (Firebreak's own documents nest at most about 6)
 MAX_JSON_DEPTH = 32
-_BAD_TEXT = re.compile("[\x00\ud800-\udfff]")
+#: the Content-Encoding values an API body may have besides none (`identity`)
+GZIP = ("gzip", "x-gzip")
+#: the decoded size limit when the app sets no MAX_CONTENT_LENGTH (create_app always does)
+DECODED_LIMIT = 4 * 1024 * 1024
+_View = TypeVar("_View", bound=Callable[..., Any])
 _BODY_METHODS = ("POST", "PUT", "PATCH", "DELETE")
 
 
 class BadInput(HTTPException):
     """A refusal naming the field; rendered as problem+json (API) or an HTML page (/ui)."""
 
-    def __init__(self, status: int, message: str, *, location: str, field: str) -> None:
+    def __init__(
+        self, status: int, message: str, *, location: str, field: str, **extra: Any
+    ) -> None:
         super().__init__(description=message)
         self.code = status
         self.location = location
@@ -32,12 +40,26 @@ class BadInput(HTTPException):
             "type": "validation" if status in (400, 422) else None,
             "message": f"{field}: {message}",
             "errors": [{"location": location, "field": field, "message": message}],
+            "extra": extra,
         }
+
+
+def too_large(limit: int, *, decoded: bool = False) -> BadInput:
+    """The 413 of a body above the limit: names the field `body` and says the limit."""
+    message = f"larger than {limit} bytes" + (" once decompressed" if decoded else "")
+    return BadInput(413, message, location="json", field="body", limit_bytes=limit)
+
+
+def repairs_text(view: _View) -> _View:
+    """Mark a view that repairs the text of its JSON body itself (NUL removed, lone surrogates
+    replaced, each reported) instead of the guard refusing it."""
+    view._repairs_text = True  # type: ignore[attr-defined]
+    return view
 
 
 def bad_text(value: str) -> str | None:
     """Why a text cannot be stored (NUL, a lone surrogate), or None if it can."""
-    found = _BAD_TEXT.search(value)
+    found = UNSTORABLE.search(value)
     if found is None:
         return None
     if found.group() == "\x00":
@@ -96,17 +118,56 @@ def check_url(req: Request) -> None:
 
 def _body(req: Request) -> bytes:
     """The raw body, read within the size limit (a chunked body has no Content-Length)."""
+    limit = req.max_content_length
     try:
         raw = req.get_data(cache=True)
-    except RequestEntityTooLarge:
-        raise
+    except RequestEntityTooLarge as exc:
+        raise too_large(limit or 0) from exc
     except (OSError, ValueError) as exc:  # a broken or truncated stream
         raise BadInput(400, f"unreadable body ({exc})", location="json", field="body") from exc
-    limit = req.max_content_length
     # werkzeug stops a chunked body at the limit without saying so: is there more?
     if limit is not None and len(raw) >= limit and req.environ["wsgi.input"].read(1):
-        raise RequestEntityTooLarge(f"body larger than {limit} bytes")
+        raise too_large(limit)
     return raw
+
+
+def _encoding(req: Request) -> str:
+    """The body's Content-Encoding: '' (none, or identity) or gzip; any other is a 415."""
+    encoding = req.headers.get("Content-Encoding", "").strip().lower()
+    if encoding in ("", "identity"):
+        return ""
+    if encoding in GZIP:
+        return "gzip"
+    raise BadInput(
+        415,
+        f"{encoding!r} is not supported: send gzip, or no Content-Encoding",
+        location="headers",
+        field="Content-Encoding",
+    )
+
+
+def gunzip(data: bytes, *, limit: int) -> bytes:
+    """A gzip body decoded (members in turn), never more than `limit` bytes: a bomb is a 413
+    once its output passes the limit, having held at most `limit` + 1 bytes."""
+    out = bytearray()
+    while data:
+        inflater = zlib.decompressobj(wbits=31)  # gzip header and trailer
+        try:
+            out += inflater.decompress(data, limit + 1 - len(out))
+        except zlib.error as exc:
+            raise BadInput(400, f"invalid gzip ({exc})", location="json", field="body") from exc
+        if len(out) > limit:
+            raise too_large(limit, decoded=True)
+        if not inflater.eof:
+            raise BadInput(400, "truncated gzip body", location="json", field="body")
+        data = inflater.unused_data
+    return bytes(out)
+
+
+def _repairs_text(req: Request) -> bool:
+    """Whether the request's view repairs its body's text itself (`repairs_text`)."""
+    view = current_app.view_functions.get(req.endpoint or "")
+    return bool(getattr(view, "_repairs_text", False))
 
 
 def _has_body(req: Request) -> bool:
@@ -115,8 +176,9 @@ def _has_body(req: Request) -> bool:
 
 
 def check_json_body(req: Request) -> None:
-    """An API body must say it is JSON (415), fit the limit (413), parse, nest at most
-    MAX_JSON_DEPTH deep (400) and hold only storable text (422)."""
+    """An API body must say it is JSON (415), be plain or gzip (415), fit the limit, decoded
+    too (413), parse, nest at most MAX_JSON_DEPTH deep (400) and hold only storable text
+    (422, unless its view repairs the text)."""
     if req.method not in _BODY_METHODS or not _has_body(req):
         return
     mimetype = req.mimetype
@@ -125,18 +187,22 @@ def check_json_body(req: Request) -> None:
         raise BadInput(
             415, f"expected application/json, got {got}", location="headers", field="Content-Type"
         )
+    encoding = _encoding(req)
     raw = _body(req)
+    if encoding:
+        raw = gunzip(raw, limit=req.max_content_length or DECODED_LIMIT)
+        req._cached_data = raw  # what the view parses: the decoded body
     if not raw.strip():
         return
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise BadInput(400, "body is not UTF-8", location="json", field="body") from exc
-    _check_document(text)
+    _check_document(text, storable=not _repairs_text(req))
 
 
-def _check_document(text: str) -> None:
-    """The body parses, is not too deep, and its strings can be stored."""
+def _check_document(text: str, *, storable: bool = True) -> None:
+    """The body parses, is not too deep, and (if `storable`) its strings can be stored."""
     too_deep = BadInput(
         400, f"JSON nested deeper than {MAX_JSON_DEPTH} levels", location="json", field="body"
     )
@@ -148,7 +214,8 @@ def _check_document(text: str) -> None:
         raise BadInput(400, f"invalid JSON: {exc}", location="json", field="body") from exc
     if isinstance(document, dict | list) and _too_deep(document):
         raise too_deep
-    if not _SUSPECT_ESCAPE.search(text):  # raw NUL is invalid JSON; raw surrogates are not UTF-8
+    # raw NUL is invalid JSON and raw surrogates are not UTF-8: only escapes can hold them
+    if not storable or not _SUSPECT_ESCAPE.search(text):
         return
     for where, value in _strings(document, ""):
         problem = bad_text(value)

@@ -83,6 +83,12 @@ def import_command(monitor_key: str, files: tuple[Path, ...]) -> None:
                         f"{err['reason']}",
                         err=True,
                     )
+                for note in report.warnings[:20]:
+                    click.echo(
+                        f"{path}: item {offset + note['index'] + 1}: {note['field']}: "
+                        f"{note['action']} (kept)",
+                        err=True,
+                    )
                 offset += len(batch)
                 batch = []
     click.echo(

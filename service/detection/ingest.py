@@ -1,4 +1,5 @@
-"""Ingest: validate a batch item by item, score sentiment, count each mention once."""
+"""Ingest: validate a batch item by item (repairing text the database cannot store), score
+sentiment, count each mention once."""
 
 from __future__ import annotations
 
@@ -10,13 +11,16 @@ from typing import Any
 
 from service.detection.buckets import BucketStore, Scored
 from service.detection.language import language_of
-from service.detection.sentiment import Reading, polarity, read
-from service.fields import EARLIEST, LATEST
+from service.detection.sentiment import READ_CHARS, Reading, polarity, read
+from service.fields import EARLIEST, LATEST, UNSTORABLE, repair_text
 
 MAX_BATCH = 1000
 MAX_TEXT = 1000
 MAX_REACH = 10_000_000_000
 SOURCE = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,31}$")
+#: free-text fields repaired rather than refused: NUL removed, lone surrogates replaced (a
+#: broken emoji); each repair is listed in the batch's `warnings`
+REPAIRED = ("source_id", "text", "author")
 
 
 @dataclass(frozen=True)
@@ -33,6 +37,8 @@ class Report:
 
     statuses: list[str] = field(default_factory=list)
     errors: list[dict[str, Any]] = field(default_factory=list)
+    #: text repaired in items not rejected: index, field and what was done
+    warnings: list[dict[str, Any]] = field(default_factory=list)
     #: whether this batch set the drain flag (so must queue a drain of the due monitors)
     evaluation_due: bool = False
     #: whether this batch was the first to ask for its minute's close (so must schedule it)
@@ -114,7 +120,11 @@ def _url(value: Any) -> str | None:
     ok = value is None or (
         isinstance(value, str) and len(value) <= 2048 and value.startswith(("http://", "https://"))
     )
-    return None if ok else "must be an http(s) URL of at most 2048 characters"
+    if not ok:
+        return "must be an http(s) URL of at most 2048 characters"
+    if value is not None and UNSTORABLE.search(value):  # not repaired: it would be another link
+        return "must not contain NUL characters or lone surrogates"
+    return None
 
 
 def _sentiment(value: Any) -> str | None:
@@ -146,12 +156,20 @@ def _created_at(raw: dict, *, now: datetime, limits: Limits) -> datetime | str:
     return created
 
 
-def validate_item(raw: Any, *, now: datetime, limits: Limits) -> tuple[dict | None, list]:
-    """Check one mention; returns the clean fields or a list of (field, reason)."""
+def validate_item(
+    raw: Any, *, now: datetime, limits: Limits, repairs: list[tuple[str, str]] | None = None
+) -> tuple[dict | None, list]:
+    """Check one mention; returns the clean fields or a list of (field, reason), and adds the
+    (field, what was done) of each repaired text to `repairs`."""
     if not isinstance(raw, dict):
         return None, [("", "each mention must be a JSON object")]
     errors: list[tuple[str, str]] = []  # other fields (a tool's own) are ignored
     values: dict[str, Any] = {name: raw.get(name) for name in CHECKS}
+    for name in REPAIRED:
+        if isinstance(values[name], str):
+            values[name], done = repair_text(values[name])
+            if done and repairs is not None:
+                repairs.append((name, done))
     if values["author_reach"] is None:
         values["author_reach"] = 0
     errors += [(name, why) for name, check in CHECKS.items() if (why := check(values[name]))]
@@ -195,10 +213,12 @@ def ingest(
     positions: list[int] = []
     seen_in_batch: set[tuple[str, str]] = set()
     for index, raw in enumerate(items):
-        clean, errors = validate_item(raw, now=now, limits=limits)
+        repairs: list[tuple[str, str]] = []
+        clean, errors = validate_item(raw, now=now, limits=limits, repairs=repairs)
         if clean is None:
             report.errors.extend({"index": index, "field": f, "reason": r} for f, r in errors)
             continue
+        report.warnings.extend({"index": index, "field": f, "action": a} for f, a in repairs)
         ident = (clean["source"], clean["source_id"])
         if ident in seen_in_batch:
             report.statuses[index] = "duplicate"
@@ -211,7 +231,7 @@ def ingest(
     for clean in valid:
         text, value = clean["text"], clean["sentiment"]
         if value is not None:  # the source's own sentiment: only the language is needed
-            language = language_of(text)
+            language = language_of(text[:READ_CHARS])
         else:
             reading = readings.get(text)
             if reading is None:

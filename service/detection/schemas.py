@@ -5,12 +5,16 @@ from __future__ import annotations
 import marshmallow as ma
 from marshmallow import validate
 
-from service.api import JSON_VALUE_REF, openapi_rules
+from service.api import openapi_rules
 from service.detection.ingest import MAX_BATCH, MAX_REACH, MAX_TEXT
-from service.fields import NOT_BLANK, TEXT, Link, Number, Timestamp, Whole
+from service.detection.sentiment import READ_CHARS
+from service.fields import SOME_TEXT, Link, Number, Repaired, Timestamp, Whole
+
+#: how the free-text fields treat text the database cannot store
+REPAIRS = "NUL characters are removed and lone surrogates replaced by U+FFFD (listed in `warnings`)"
 
 
-@openapi_rules(propertyNames={"pattern": TEXT}, additionalProperties=JSON_VALUE_REF)
+@openapi_rules(additionalProperties=True)
 class MentionSchema(ma.Schema):
     """One brand mention from a listening tool (documentation and reference validator); other
     fields a tool or an export carries (its own ids, language, metrics) are ignored."""
@@ -23,12 +27,20 @@ class MentionSchema(ma.Schema):
         validate=validate.Regexp(r"^[a-z0-9][a-z0-9_.-]{0,31}$"),
         metadata={"example": "twitter"},
     )
-    source_id = ma.fields.String(required=True, validate=validate.Length(min=1, max=128))
-    text = ma.fields.String(
-        required=True,
-        validate=[validate.Length(min=1, max=MAX_TEXT), validate.Regexp(NOT_BLANK)],
+    source_id = Repaired(
+        required=True, validate=validate.Length(min=1, max=128), metadata={"description": REPAIRS}
     )
-    author = ma.fields.String(load_default=None, validate=validate.Length(max=100))
+    text = Repaired(
+        required=True,
+        validate=[validate.Length(min=1, max=MAX_TEXT), validate.Regexp(SOME_TEXT)],
+        metadata={
+            "description": f"not blank; {REPAIRS}; sentiment is read from the first "
+            f"{READ_CHARS} characters"
+        },
+    )
+    author = Repaired(
+        load_default=None, validate=validate.Length(max=100), metadata={"description": REPAIRS}
+    )
     author_reach = Whole(
         load_default=0,
         validate=validate.Range(min=0, max=MAX_REACH),
@@ -49,8 +61,12 @@ class MentionSchema(ma.Schema):
     )
 
 
+@openapi_rules(additionalProperties=True)
 class MentionBatchSchema(ma.Schema):
-    """A batch of up to 1,000 mentions."""
+    """A batch of up to 1,000 mentions; other members of the envelope are ignored."""
+
+    class Meta:
+        unknown = ma.EXCLUDE
 
     mentions = ma.fields.List(
         ma.fields.Nested(MentionSchema),
@@ -61,7 +77,11 @@ class MentionBatchSchema(ma.Schema):
 
 
 class EnvelopeSchema(ma.Schema):
-    """The batch envelope as parsed (items validated one by one afterwards)."""
+    """The batch envelope as parsed (items validated one by one afterwards; other members
+    ignored)."""
+
+    class Meta:
+        unknown = ma.EXCLUDE
 
     mentions = ma.fields.List(
         ma.fields.Raw(),
@@ -78,6 +98,16 @@ class ItemErrorSchema(ma.Schema):
     reason = ma.fields.String()
 
 
+class ItemWarningSchema(ma.Schema):
+    """Text of an item repaired (the item was kept)."""
+
+    index = ma.fields.Integer()
+    field = ma.fields.String()
+    action = ma.fields.String(
+        metadata={"example": "removed 1 NUL character(s); replaced 1 lone surrogate(s) with U+FFFD"}
+    )
+
+
 class IngestResultSchema(ma.Schema):
     """The outcome per item, in the batch's order."""
 
@@ -88,3 +118,7 @@ class IngestResultSchema(ma.Schema):
         ma.fields.String(), metadata={"description": "accepted, duplicate or rejected, per item"}
     )
     errors = ma.fields.List(ma.fields.Nested(ItemErrorSchema))
+    warnings = ma.fields.List(
+        ma.fields.Nested(ItemWarningSchema),
+        metadata={"description": "items kept whose text was repaired, and how"},
+    )

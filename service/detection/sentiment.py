@@ -16,6 +16,9 @@ from typing import NamedTuple, Protocol, runtime_checkable
 
 from service.detection.language import language_of
 
+#: a text's language and sentiment are read from its first this many characters: VADER's cost
+#: grows faster than the text (3,000 characters: 18 ms; 30,000: 1.1 s; 100,000: 12 s)
+READ_CHARS = 3000
 #: VADER's published cut-offs on the compound score.
 NEGATIVE_AT_MOST = -0.05
 POSITIVE_AT_LEAST = 0.05
@@ -147,7 +150,9 @@ def install_language_scorer(language: str, scorer: SentimentScorer) -> None:
 
 
 def read(text: str, *, lexicon: Mapping[str, float] | None = None) -> Reading:
-    """The text's language and, if a scorer reads that language, its sentiment."""
+    """The language and, if a scorer reads that language, the sentiment of the text's first
+    READ_CHARS characters."""
+    text = text[:READ_CHARS]
     language = language_of(text)
     scorer = default_scorer() if language == "en" else _scorers.get(language)
     if scorer is None:

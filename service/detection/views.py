@@ -13,6 +13,7 @@ from service.detection import schemas
 from service.detection.ingest import MAX_BATCH, untimely
 from service.detection.service import ingest_batch
 from service.extensions import db
+from service.guards import repairs_text
 from service.monitors import service as monitors
 
 blp = Blueprint("mentions", __name__, url_prefix="/api/v1/monitors", description="Mentions")
@@ -28,8 +29,14 @@ blp = Blueprint("mentions", __name__, url_prefix="/api/v1/monitors", description
     }
 )
 @blp.response(200, schemas.IngestResultSchema)
+@repairs_text
 def push_mentions(args: dict[str, Any], key: str) -> Any:
-    """Push a batch of mentions (each counted once; bad items rejected, the rest accepted)."""
+    """Push a batch of mentions (each counted once; bad items rejected, the rest accepted).
+
+    A body may be gzip (Content-Encoding: gzip; decoded, it must fit the body limit too). Text
+    with NUL or lone surrogates is repaired, not refused; each repair is listed in `warnings`.
+    Members of the envelope or of a mention other than the documented ones are ignored.
+    """
     items = args["mentions"]
     if len(items) > MAX_BATCH:
         abort(413, f"batch of {len(items)} mentions; the limit is {MAX_BATCH}", field="mentions")
@@ -43,6 +50,7 @@ def push_mentions(args: dict[str, Any], key: str) -> Any:
         "rejected": report.count("rejected"),
         "statuses": report.statuses,
         "errors": report.errors,
+        "warnings": report.warnings,
     }
     # a batch with nothing valid is a 422, unless all it breaks is the detector's time window
     # (mentions older than its horizon or from the future): that is the clock, not the shape

@@ -105,7 +105,6 @@ def test_bad_items_rejected_with_index_field_reason_good_ones_kept(app, client, 
     [
         ({"mentions": "nope"}, 422),
         ({}, 422),
-        ({"mentions": [], "extra": 1}, 422),
         ({"mentions": [{"source": "x"}]}, 422),
     ],
 )
@@ -273,4 +272,4 @@ def test_a_tools_own_fields_are_ignored_not_a_reason_to_drop_the_mention(app, cl
     assert body["accepted"] == 2 and body["errors"] == []
     assert counts(app) == (2, 2)
     spec = client.get("/api/v1/openapi.json").get_json()["components"]["schemas"]
-    assert spec["Mention"]["additionalProperties"] == {"$ref": "#/components/schemas/JsonValue"}
+    assert spec["Mention"]["additionalProperties"] is True  # any JSON value: never read

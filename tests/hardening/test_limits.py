@@ -77,6 +77,21 @@ def test_invalid_bearer_tokens_are_limited_per_client(client, admin) -> None:
     assert other.status_code == 200
 
 
+def test_invalid_tokens_never_lock_out_a_valid_one(client, admin, people) -> None:
+    """Only invalid tokens are limited: a valid token from the same address (a shared office
+    address, a listening tool's egress) still authenticates."""
+    feeder = people.make(Role.INGEST, name="Listening tool")
+    for _ in range(40):
+        client.get("/api/v1/me", headers={"Authorization": "Bearer fb_guess"})
+    _rate_limited(client.get("/api/v1/me", headers={"Authorization": "Bearer nope"}))
+    assert client.get("/api/v1/me", headers=admin["headers"]).status_code == 200
+    resp = client.post(
+        "/api/v1/monitors/none/mentions", json={"mentions": []}, headers=feeder["headers"]
+    )
+    problem(resp, 404)  # authenticated: the monitor does not exist
+    _rate_limited(client.get("/api/v1/me", headers={"Authorization": "Bearer nope"}))
+
+
 def test_sign_in_is_limited_per_client(client) -> None:
     for _ in range(10):
         assert sign_in(client, "wrong-token").status_code == 401
