@@ -12,7 +12,7 @@ from limits import parse
 
 from service.config import SETTINGS_KEY
 
-#: browser sign-in attempts per client address
+#: failed browser sign-ins per client address (a sign-in that opens a session is not counted)
 SIGN_IN = "10 per minute;50 per hour"
 #: API tokens created, per user they are for and per client
 TOKENS_PER_USER = "10 per hour"

@@ -152,7 +152,7 @@ def sign_in_form() -> Any:
 
 
 @blp.route("/sign-in", methods=["POST"])
-@limiter.limit(limits.SIGN_IN)
+@limiter.limit(limits.SIGN_IN, deduct_when=lambda resp: resp.status_code != 303)
 def sign_in() -> Any:
     """Open a browser session with an API token."""
     if not _same_origin(request.headers.get("Origin")):

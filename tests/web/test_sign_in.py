@@ -118,3 +118,12 @@ def test_sessions_expire_when_idle(app, client, reviewer, clock):
     assert client.get("/ui/incidents").status_code == 200
     clock.advance(hours=2, minutes=1)
     assert client.get("/ui/incidents").status_code == 303
+
+
+def test_sign_ins_that_succeed_do_not_use_up_the_limit(app, client, reviewer):
+    # a team behind one office address signs in all morning: only failures are limited
+    for _ in range(15):
+        assert sign_in(client, reviewer["token"]).status_code == 303
+    for _ in range(10):
+        assert sign_in(client, "fb_wrong").status_code == 401
+    assert sign_in(client, "fb_wrong").status_code == 429
