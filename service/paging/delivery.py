@@ -239,7 +239,8 @@ def call(*, page_id: int, now: datetime) -> str:
 def _attempt(pages: list[Page], send: Callable[[], SendResult]) -> str:
     """Call the provider for claimed pages (all SMS in one message, or one call) and record the
     outcome: back to pending on a transient error (RQ retries with backoff), failed on a
-    permanent one (with the fallback), else sent with its timeline event."""
+    permanent one (with the fallback), else sent with its timeline event, then any status the
+    backend reported at once (the console's delivered) as its status callback would be."""
     ids = [p.id for p in pages]
     incident_ids = [p.incident_id for p in pages]
     voice = pages[0].channel == "voice"
@@ -282,6 +283,8 @@ def _attempt(pages: list[Page], send: Callable[[], SendResult]) -> str:
                     bundled_with=tuple(i for i in ids if i != page.id),
                 )
             timeline.append(session, incident_id=page.incident_id, actor=PROVIDER, event=event)
+    for status in result.reported:  # what the backend reports at once (the console: delivered)
+        statuses.record(provider_id=result.provider_id, status=status)
     return f"sent {result.provider_id}"
 
 
