@@ -64,12 +64,27 @@ def _instant(value: Any) -> datetime | None:
     return parsed if parsed is not None and parsed.tzinfo is not None else None
 
 
+def _one_budget(body: dict[str, Any]) -> dict[str, Any]:
+    """A monitor's budget given at the top and in `detector` is one value."""
+    detector = body.get("detector")
+    if "false_pages_per_30_days" in body and isinstance(detector, dict):
+        if "false_pages_per_30_days" in detector:
+            detector = {**detector, "false_pages_per_30_days": body["false_pages_per_30_days"]}
+            body = {**body, "detector": detector}
+    return body
+
+
 @schemathesis.hook
 def map_body(context: Any, body: Any) -> Any:
-    """An override's `ends_at` follows its `starts_at` (a rule between two fields, which JSON
-    Schema cannot state; the document says it in the field's description)."""
+    """An override's `ends_at` follows its `starts_at`, and a monitor's budget given twice is one
+    value (rules between two fields, which JSON Schema cannot state; the document says them in
+    the fields' descriptions)."""
     operation = context.operation
-    if operation is None or not operation.path.endswith("/overrides") or not isinstance(body, dict):
+    if operation is None or not isinstance(body, dict):
+        return body
+    if operation.path in ("/api/v1/monitors", "/api/v1/monitors/{key}"):
+        return _one_budget(body)
+    if not operation.path.endswith("/overrides"):
         return body
     start, end = _instant(body.get("starts_at")), _instant(body.get("ends_at"))
     if start is not None and end is not None and start.year < 9999:

@@ -12,6 +12,7 @@ from marshmallow.validate import Range
 
 from service.detection.engine import DetectorConfig
 from service.detection.settings import RANGES, SEASONALITY
+from service.errors import Invalid
 from service.fields import Flag, MultipleOf, Number, Timestamp, Whole
 
 KEY = validate.Regexp(r"^[a-z0-9][a-z0-9-]{1,39}$", error="2-40 lowercase letters, digits, '-'")
@@ -33,8 +34,9 @@ _KINDS: dict[str, type[ma.fields.Field]] = {
 }
 
 
-def _setting(name: str, kind: str, default: Any) -> ma.fields.Field:
-    """The field of one DetectorConfig setting, with the range its check enforces."""
+def _setting(name: str, kind: str, default: Any, *, nullable: bool = False) -> ma.fields.Field:
+    """The field of one DetectorConfig setting, with the range its check enforces (a PATCH's
+    field also takes null: back to the default)."""
     validators: list[Any] = list(_IN_BUCKETS.get(name, ()))
     if name in RANGES:
         low, low_open, high, high_open = RANGES[name]
@@ -49,7 +51,11 @@ def _setting(name: str, kind: str, default: Any) -> ma.fields.Field:
     if name == "seasonality":
         validators.append(validate.OneOf(SEASONALITY))
     description = f"default {default!r}; docs/detection.md"
-    return _KINDS[kind](validate=validators, metadata={"description": description})
+    if nullable:
+        description = f"{description}; null: back to the default"
+    return _KINDS[kind](
+        validate=validators, allow_none=nullable, metadata={"description": description}
+    )
 
 
 class _DetectorChecks(ma.Schema):
@@ -57,22 +63,39 @@ class _DetectorChecks(ma.Schema):
 
     @ma.validates_schema
     def _works(self, data: dict[str, Any], **_kwargs: Any) -> None:
-        try:
-            DetectorConfig(**data)
+        try:  # a PATCH's nulls go back to the defaults, which work
+            DetectorConfig(**{k: v for k, v in data.items() if v is not None})
         except (TypeError, ValueError) as exc:
             raise ma.ValidationError(str(exc)) from None
 
 
+def _settings_schema(name: str, *, nullable: bool) -> type[ma.Schema]:
+    """A schema of the detector settings a monitor may override (all optional)."""
+    return type(
+        name,
+        (_DetectorChecks,),
+        {
+            f.name: _setting(f.name, str(f.type), f.default, nullable=nullable)
+            for f in dataclasses.fields(DetectorConfig)
+            if f.name not in FIXED
+        },
+    )
+
+
 #: the detector settings a monitor may override (types and ranges: DetectorConfig's checks)
-DetectorSettingsSchema = type(
-    "DetectorSettingsSchema",
-    (_DetectorChecks,),
-    {
-        f.name: _setting(f.name, str(f.type), f.default)
-        for f in dataclasses.fields(DetectorConfig)
-        if f.name not in FIXED
-    },
-)
+DetectorSettingsSchema = _settings_schema("DetectorSettingsSchema", nullable=False)
+#: a PATCH of them (JSON merge patch, RFC 7396): the settings sent change, null resets one
+DetectorSettingsPatch = _settings_schema("DetectorSettingsPatch", nullable=True)
+
+
+def check_detector(overrides: dict[str, Any]) -> None:
+    """Overrides that make a working detector together; else Invalid naming `detector`."""
+    known = {f.name for f in dataclasses.fields(DetectorConfig)}
+    try:
+        DetectorConfig(**{k: v for k, v in overrides.items() if k in known})
+    except (TypeError, ValueError) as exc:
+        raise Invalid(str(exc), field="detector") from None
+
 
 #: a lexicon word: one word (no space) of 1 to 40 characters
 WORD = validate.Regexp(r"^[^ \u0000]{1,40}$", error="a single word of 1-40 characters")
@@ -101,18 +124,47 @@ def detector_field(**kwargs: Any) -> ma.fields.Nested:
     )
 
 
+def detector_patch_field() -> ma.fields.Nested:
+    """Changes to a monitor's detector overrides, merged into them (RFC 7396)."""
+    return ma.fields.Nested(
+        DetectorSettingsPatch,
+        allow_none=True,
+        metadata={
+            "description": "merged into the monitor's detector overrides (JSON merge patch, "
+            "RFC 7396): a setting sent replaces its override, a setting set to null goes back "
+            "to its default, settings not sent are kept; null resets every setting"
+        },
+    )
+
+
 BUDGET = Number(
     validate=Range(min=0, min_inclusive=False, max=1000),
     metadata={
         "description": "The sensitivity: how many false pages per 30 days this monitor may "
         "cause at most (calibrated from its own history; docs/detection.md). Lower pages less "
-        "often and may miss smaller firestorms; higher catches smaller ones.",
+        "often and may miss smaller firestorms; higher catches smaller ones. Also a detector "
+        "setting: given in `detector` too, it must be the same value (422 otherwise).",
         "example": 2.0,
     },
 )
 
 
-class MonitorCreateSchema(ma.Schema):
+class _OneBudget(ma.Schema):
+    """The budget may be given at the top and in `detector`, but not as two values."""
+
+    @ma.validates_schema
+    def _one_budget(self, data: dict[str, Any], **_kwargs: Any) -> None:
+        top, detector = data.get("false_pages_per_30_days"), data.get("detector")
+        name = "false_pages_per_30_days"
+        if top is None or not isinstance(detector, dict) or name not in detector:
+            return
+        if detector[name] != top:
+            inner = "null" if detector[name] is None else f"{detector[name]:g}"
+            message = f"{top:g} here but {inner} in detector: give one value"
+            raise ma.ValidationError({name: [message], "detector": {name: [message]}})
+
+
+class MonitorCreateSchema(_OneBudget):
     """A new monitor."""
 
     false_pages_per_30_days = BUDGET
@@ -131,7 +183,7 @@ class MonitorCreateSchema(ma.Schema):
     )
 
 
-class MonitorUpdateSchema(ma.Schema):
+class MonitorUpdateSchema(_OneBudget):
     """Changes to a monitor."""
 
     false_pages_per_30_days = BUDGET
@@ -139,7 +191,7 @@ class MonitorUpdateSchema(ma.Schema):
     name = ma.fields.String(validate=validate.Length(min=1, max=120))
     description = ma.fields.String(validate=validate.Length(max=5000))
     active = Flag()
-    detector = detector_field()
+    detector = detector_patch_field()
     lexicon = lexicon_field()
     playbook_id = ma.fields.String(allow_none=True, validate=validate.Length(max=64))
     escalation_policy = ma.fields.String(allow_none=True, validate=validate.Length(max=40))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import select
@@ -28,6 +29,20 @@ def _with_budget(detector: dict[str, Any] | None, budget: float | None) -> dict[
     return out
 
 
+def merged_detector(
+    *, current: dict[str, Any] | None, patch: dict[str, Any] | None, budget: float | None
+) -> dict[str, Any]:
+    """The overrides after a JSON merge patch (RFC 7396): a setting sent replaces its override,
+    null drops it (back to the default), the rest are kept; a null patch drops them all."""
+    out = {} if patch is None else dict(current or {})
+    for name, value in (patch or {}).items():
+        if value is None:
+            out.pop(name, None)
+        else:
+            out[name] = value
+    return _with_budget(out, budget)
+
+
 def create(session: Session, **fields: Any) -> Monitor:
     """Add a monitor; the key must be new."""
     budget = fields.pop("false_pages_per_30_days", None)
@@ -40,11 +55,22 @@ def create(session: Session, **fields: Any) -> Monitor:
     return monitor
 
 
-def update(session: Session, *, monitor: Monitor, **changes: Any) -> Monitor:
-    """Change a monitor's settings."""
+def update(
+    session: Session,
+    *,
+    monitor: Monitor,
+    check: Callable[[dict[str, Any]], None] | None = None,
+    **changes: Any,
+) -> Monitor:
+    """Change a monitor's settings; detector settings are merged into its overrides, which
+    `check` may refuse (raising; nothing is changed then)."""
     budget = changes.pop("false_pages_per_30_days", None)
     if budget is not None or "detector" in changes:
-        changes["detector"] = _with_budget(changes.get("detector", monitor.detector), budget)
+        changes["detector"] = merged_detector(
+            current=monitor.detector, patch=changes.get("detector", {}), budget=budget
+        )
+        if check is not None:
+            check(changes["detector"])
     for name, value in changes.items():
         setattr(monitor, name, value)
     session.flush()

@@ -52,10 +52,15 @@ def get_monitor(key: str) -> Any:
 @blp.arguments(schemas.MonitorUpdateSchema)
 @blp.response(200, schemas.MonitorSchema)
 def update_monitor(args: dict[str, Any], key: str) -> Any:
-    """Change a monitor's settings."""
+    """Change a monitor's settings.
+
+    `detector` is a JSON merge patch (RFC 7396) of the monitor's detector overrides: the
+    settings sent change, a setting set to null goes back to its default, the others are kept.
+    The budget given both here and in `detector` must be one value (422 naming it)."""
     with db.transaction() as session:
         paging.check_policy_key(session, args.get("escalation_policy"))
-        return monitors.update(session, monitor=monitors.get(session, key=key), **args)
+        monitor = monitors.get(session, key=key)
+        return monitors.update(session, monitor=monitor, check=schemas.check_detector, **args)
 
 
 @blp.route("/<key>", methods=["DELETE"])

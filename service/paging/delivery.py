@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from datetime import datetime, timedelta
-from typing import Any
 
 from flask import current_app
 from sqlalchemy import func, select, update
@@ -17,9 +16,8 @@ from service.db import utcnow
 from service.extensions import db
 from service.incidents.models import Incident
 from service.jobs import after_commit
-from service.paging import codes, links, messages, resolution, verification
-from service.paging import service as paging
-from service.paging.models import FINAL, PROVIDER_ORDER, Page, PageStatus
+from service.paging import codes, links, messages, resolution, statuses, verification
+from service.paging.models import Page, PageStatus
 from service.paging.schedule import Deliver
 from service.paging.sms import (
     PermanentSendError,
@@ -32,42 +30,10 @@ from service.timeline import events
 from service.timeline import service as timeline
 
 log = logging.getLogger(__name__)
-PROVIDER = timeline.Actor.system("sms")
+PROVIDER = statuses.PROVIDER
 CLOSED_STATUSES = ("resolved", "closed")
 #: what still goes out about a resolved incident: the resolution SMS itself
 KEEP_AFTER_RESOLVE = ("resolved",)
-#: the MessageStatus values Twilio documents for status callbacks (any other is refused)
-MESSAGE_STATUSES = frozenset(
-    {
-        "queued",
-        "sending",
-        "sent",
-        "delivered",
-        "undelivered",
-        "failed",
-        "receiving",
-        "received",
-        "accepted",
-        "scheduled",
-        "read",
-        "partially_delivered",
-        "canceled",
-    }
-)
-#: the CallStatus values Twilio documents for a call's status callbacks
-CALL_STATUSES = frozenset(
-    {
-        "queued",
-        "initiated",
-        "ringing",
-        "in-progress",
-        "completed",
-        "busy",
-        "no-answer",
-        "canceled",
-        "failed",
-    }
-)
 
 
 def sender() -> SmsSender:
@@ -138,7 +104,7 @@ def _live(session: Session, pending: list[Page], now: datetime) -> list[Page]:
     for page in pending:
         incident = session.get(Incident, page.incident_id) if page.incident_id else None
         if page.expires_at <= now:
-            _finish(session, page, PageStatus.EXPIRED, error="not sent within its validity")
+            statuses.finish(session, page, PageStatus.EXPIRED, error="not sent within its validity")
         elif (
             incident is not None
             and incident.status in CLOSED_STATUSES
@@ -273,7 +239,8 @@ def call(*, page_id: int, now: datetime) -> str:
 def _attempt(pages: list[Page], send: Callable[[], SendResult]) -> str:
     """Call the provider for claimed pages (all SMS in one message, or one call) and record the
     outcome: back to pending on a transient error (RQ retries with backoff), failed on a
-    permanent one (with the fallback), else sent with its timeline event."""
+    permanent one (with the fallback), else sent with its timeline event, then any status the
+    backend reported at once (the console's delivered) as its status callback would be."""
     ids = [p.id for p in pages]
     incident_ids = [p.incident_id for p in pages]
     voice = pages[0].channel == "voice"
@@ -290,7 +257,7 @@ def _attempt(pages: list[Page], send: Callable[[], SendResult]) -> str:
         with db.transaction() as session:
             timeline.lock_incidents(session, incident_ids)
             for page in _reload(session, ids):
-                _finish(session, page, PageStatus.FAILED, error=str(exc), code=exc.code)
+                statuses.finish(session, page, PageStatus.FAILED, error=str(exc), code=exc.code)
         return f"failed: {exc.code}"
     sent = PageStatus.SENT if result.status not in ("queued", "accepted") else PageStatus.QUEUED
     with db.transaction() as session:
@@ -316,110 +283,11 @@ def _attempt(pages: list[Page], send: Callable[[], SendResult]) -> str:
                     bundled_with=tuple(i for i in ids if i != page.id),
                 )
             timeline.append(session, incident_id=page.incident_id, actor=PROVIDER, event=event)
+    for status in result.reported:  # what the backend reports at once (the console: delivered)
+        statuses.record(provider_id=result.provider_id, status=status)
     return f"sent {result.provider_id}"
 
 
 def _reload(session: Session, ids: list[int]) -> list[Page]:
     """The pages again, in this transaction, in id order."""
     return list(session.scalars(select(Page).where(Page.id.in_(ids)).order_by(Page.id)))
-
-
-def _finish(
-    session: Session,
-    page: Page,
-    status: PageStatus,
-    *,
-    error: str | None = None,
-    code: int | None = None,
-) -> None:
-    """A page failed, expired or went undelivered: record it; an SMS falls back to a call to
-    the same person (the next level keeps its timer); a failed call escalates at once."""
-    page.status, page.error, page.error_code = status.value, (error or "")[:300] or None, code
-    if page.incident_id is None:
-        return
-    timeline.append(
-        session,
-        incident_id=page.incident_id,
-        actor=PROVIDER,
-        event=events.PageFailed(
-            page_id=page.id,
-            to=page.user.name,
-            status=status.value,
-            error=page.error,
-            error_code=code,
-            channel=page.channel,
-        ),
-    )
-    if page.kind != "page" or page.incident_id is None:
-        return
-    incident = session.get(Incident, page.incident_id)
-    if incident is None or incident.status != "triggered":
-        return
-    if page.channel == "sms":
-        # the fallback rule: call the same person first; the next level keeps its timer
-        paging.new_page(
-            session,
-            incident=incident,
-            user=page.user,
-            kind="page",
-            channel="voice",
-            body=page.body,
-            now=utcnow(),
-        )
-        return
-    # the call failed too: page the next level at once
-    paging.advance(
-        session,
-        incident_id=incident.id,
-        now=utcnow(),
-        expect=None,
-        reason=f"page {page.id} {status.value} (voice)",
-    )
-
-
-def apply_status(session: Session, *, provider_id: str, status: str, error_code: Any) -> int:
-    """A provider status callback: move the pages forward (never back); 0 if none matched."""
-    new: PageStatus | None
-    try:
-        new = PageStatus(status)
-    except ValueError:
-        new = {
-            "accepted": PageStatus.QUEUED,
-            "sending": PageStatus.SENT,
-            "completed": PageStatus.DELIVERED,
-            "in-progress": PageStatus.DELIVERED,
-            "busy": PageStatus.UNDELIVERED,
-            "no-answer": PageStatus.UNDELIVERED,
-            "canceled": PageStatus.FAILED,
-        }.get(status)
-    timeline.lock_incidents(
-        session, session.scalars(select(Page.incident_id).where(Page.provider_id == provider_id))
-    )
-    pages = list(
-        session.scalars(
-            select(Page).where(Page.provider_id == provider_id).with_for_update(of=Page)
-        )
-    )
-    if new is None or new not in PROVIDER_ORDER:
-        return len(pages)
-    for page in pages:
-        current = PageStatus(page.status)
-        if current in FINAL or PROVIDER_ORDER.get(current, 0) >= PROVIDER_ORDER[new]:
-            continue
-        if page.incident_id is not None:
-            timeline.append(
-                session,
-                incident_id=page.incident_id,
-                actor=PROVIDER,
-                event=events.PageStatusChanged(
-                    page_id=page.id, from_=current.value, to=new.value, error_code=error_code
-                ),
-            )
-        if new in (PageStatus.FAILED, PageStatus.UNDELIVERED):
-            code = int(error_code) if str(error_code or "").isdigit() else None
-            _finish(session, page, new, error=f"provider reported {new.value}", code=code)
-        else:
-            page.status = new.value
-            if new is PageStatus.DELIVERED:
-                page.delivered_at = utcnow()
-    return len(pages)

@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from service.extensions import db
 from service.jobs import enqueue_now
-from service.paging import delivery, receipts
+from service.paging import delivery, receipts, statuses
 from service.paging import service as paging
 from service.paging.models import Page, PageStatus
 from service.paging.schedule import Deliver, PlaceCall
@@ -79,7 +79,7 @@ def sweep(*, now: datetime) -> dict[str, int]:
             .with_for_update(of=Page, skip_locked=True)
         ).all()
         for page in stuck:
-            delivery._finish(
+            statuses.finish(
                 session, page, PageStatus.EXPIRED, error="not delivered within its validity period"
             )
             done["expired"] += 1

@@ -39,12 +39,14 @@ TRANSIENT_TWILIO_CODES = frozenset({20429, 14107})
 
 @dataclass(frozen=True)
 class SendResult:
-    """Outcome of an accepted send: provider id, provider status, SMS segments, HTTP status."""
+    """Outcome of an accepted send: provider id, provider status, SMS segments, HTTP status, and
+    the statuses the backend reports at once (recorded as its status callbacks would be)."""
 
     provider_id: str
     status: str
     segments: int | None
     http_status: int
+    reported: tuple[str, ...] = ()
 
 
 class SendError(Exception):
@@ -321,7 +323,12 @@ def _mask(number: str) -> str:
 
 
 class ConsoleSender:
-    """Development sender: keeps sends in memory and appends them as JSON lines to a file."""
+    """Development sender: keeps sends in memory and appends them as JSON lines to a file. What
+    it sends arrives: each send reports `delivered` (a call `completed`) at once, which the
+    paging code records through the status callback's own path."""
+
+    #: what a send answers, and the status it reports right after, per kind
+    STATUSES = {"sms": ("sent", "delivered"), "call": ("queued", "completed")}
 
     def __init__(self, outbox_path: str | Path | None = None):
         self.outbox_path = Path(outbox_path) if outbox_path else None
@@ -347,10 +354,11 @@ class ConsoleSender:
                 return existing
             provider_id = f"CONSOLE-{uuid.uuid4().hex[:16]}"  # unique across worker forks
             segments = count_segments(fields["body"]) if kind == "sms" else None
+            status, reported = self.STATUSES[kind]
             record = {
                 "kind": kind,
                 "provider_id": provider_id,
-                "status": "delivered",
+                "status": reported,
                 "segments": segments,
                 "idempotency_key": idempotency_key,
                 "created_at": datetime.now(UTC).isoformat(),
@@ -361,7 +369,7 @@ class ConsoleSender:
                 self.outbox_path.parent.mkdir(parents=True, exist_ok=True)
                 with self.outbox_path.open("a", encoding="utf-8") as fh:
                     fh.write(json.dumps(record, ensure_ascii=False) + "\n")
-            result = SendResult(provider_id, "delivered", segments, 201)
+            result = SendResult(provider_id, status, segments, 201, reported=(reported,))
             self._by_key[(kind, idempotency_key)] = result
         log.info("console %s %s to %s", kind, provider_id, _mask(fields["to"]))
         return result

@@ -20,7 +20,7 @@ from service.auth.service import InvalidPhone, normalize_phone
 from service.db import utcnow
 from service.extensions import db
 from service.fields import MAX_ID, parse_id
-from service.paging import delivery, receipts, replies
+from service.paging import receipts, replies, statuses
 from service.paging.models import Page
 from service.paging.webhook_auth import public_request_url, verify_twilio_request
 
@@ -86,15 +86,14 @@ def status() -> Any:
     is refused, 422, and changes nothing)."""
     if request.form.get("CallSid") and not request.form.get("MessageSid"):
         sid = _required_sid("CallSid")
-        state = _state("CallStatus", delivery.CALL_STATUSES)
+        state = _state("CallStatus", statuses.CALL_STATUSES)
     else:
         sid = _required_sid("MessageSid")
-        state = _state("MessageStatus", delivery.MESSAGE_STATUSES)
+        state = _state("MessageStatus", statuses.MESSAGE_STATUSES)
     raw_code = request.form.get("ErrorCode") or None
     if raw_code is not None and parse_id(raw_code) is None:
         abort(422, f"ErrorCode must be a number up to {MAX_ID}", field="ErrorCode")
-    with db.transaction() as session:
-        matched = delivery.apply_status(session, provider_id=sid, status=state, error_code=raw_code)
+    matched = statuses.record(provider_id=sid, status=state, error_code=raw_code)
     if not matched:
         log.info("status callback for unknown sid %s", sid)
     return Response(status=204)

@@ -253,16 +253,18 @@ def test_console_sender_records_list_and_jsonl(tmp_path, capsys) -> None:
     first = sender.send_sms(to=TO, body="€ crisis", status_callback=CALLBACK, idempotency_key="a")
     again = sender.send_sms(to=TO, body="€ crisis", status_callback=CALLBACK, idempotency_key="a")
     call = sender.place_call(to=TO, twiml="<Response/>", status_callback=None, idempotency_key="a")
-    assert first == again == SendResult(first.provider_id, "delivered", 1, 201)
+    # sent, then delivered at once: reported to the paging code as a status callback would be
+    assert first == again == SendResult(first.provider_id, "sent", 1, 201, reported=("delivered",))
+    assert (call.status, call.reported) == ("queued", ("completed",))  # a call is answered
     assert first.provider_id.startswith("CONSOLE-")  # unique across forked workers
     assert call.provider_id.startswith("CONSOLE-") and call.provider_id != first.provider_id
     assert call.segments is None
     assert [m["body"] for m in sender.messages] == ["€ crisis"]
     assert [c["twiml"] for c in sender.calls] == ["<Response/>"]
     lines = [json.loads(line) for line in outbox.read_text(encoding="utf-8").splitlines()]
-    assert [(r["kind"], r["provider_id"], r["to"]) for r in lines] == [
-        ("sms", first.provider_id, TO),
-        ("call", call.provider_id, TO),
+    assert [(r["kind"], r["provider_id"], r["to"], r["status"]) for r in lines] == [
+        ("sms", first.provider_id, TO, "delivered"),
+        ("call", call.provider_id, TO, "completed"),
     ]
     assert lines[0]["status_callback"] == CALLBACK and lines[0]["idempotency_key"] == "a"
     assert capsys.readouterr().out == ""

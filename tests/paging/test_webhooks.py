@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from service.paging.delivery import CALL_STATUSES, MESSAGE_STATUSES
+from service.paging.statuses import CALL_STATUSES, MESSAGE_STATUSES
 from tests.conftest import PUBLIC_URL
 from tests.helpers import assert_problem
 from tests.paging.fixtures import WOLF, declare, kinds, policy, team
