@@ -11,7 +11,7 @@ from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from service import config as settings
-from service import guards, health, limits, metrics, registry
+from service import csp, guards, health, limits, metrics, registry
 from service.api import Api
 from service.auth.views import blp as users_blp
 from service.bus import install_reactions
@@ -37,6 +37,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     """Build the application from FIREBREAK_* settings, with optional overrides."""
     app = Flask("service", instance_relative_config=True)
     guards.install(app)
+    csp.install(app)
     values = settings.load(config, instance_path=app.instance_path)
     app.config.update(values)
     app.extensions[settings.SETTINGS_KEY] = settings.Settings.of(values)

@@ -22,6 +22,7 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
             "service.errors",
             "service.fields",
             "service.guards",
+            "service.csp",
             "service.limits",
             "service.queues",
             "service.jobs",

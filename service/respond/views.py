@@ -10,14 +10,13 @@ functions as the API, with the person as the actor ("via link").
 from __future__ import annotations
 
 import re
-import secrets
 from typing import Any
 from urllib.parse import urlsplit
 
-from flask import Blueprint, Response, g, make_response, redirect, render_template, request
+from flask import Blueprint, Response, make_response, redirect, render_template, request
 from werkzeug.wrappers import Response as BaseResponse
 
-from service import config
+from service import config, csp
 from service.auth.roles import NOTE_TAKERS, RESPONDERS
 from service.db import utcnow
 from service.errors import DomainError, Forbidden, Invalid
@@ -45,16 +44,10 @@ _STEP_DONE = re.compile(r"step-([0-9]{1,4})")
 _FIELDS = {"note": "the note", "comment": "the comment", "csrf": "the form"}
 
 
-@blp.before_request
-def _nonce() -> None:
-    g.csp_nonce = secrets.token_urlsafe(16)
-
-
 @blp.after_request
 def _headers(resp: Response) -> Response:
-    nonce = g.get("csp_nonce", "")
     resp.headers["Content-Security-Policy"] = (
-        f"default-src 'none'; style-src 'nonce-{nonce}'; img-src 'self' data:; "
+        f"default-src 'none'; style-src 'nonce-{csp.nonce()}'; img-src 'self' data:; "
         "form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
     )
     resp.headers["X-Content-Type-Options"] = "nosniff"
@@ -83,8 +76,6 @@ def _refuse(status: int, detail: str) -> Response:
 def _bad_input(error: BadInput) -> Response:
     """A request guard's refusal (a NUL character in a note, ...) as a page saying what was
     wrong: a phone browser shows HTML, never problem+json. Nothing was changed."""
-    if not g.get("csp_nonce"):  # the guard runs before this blueprint's own hooks
-        g.csp_nonce = secrets.token_urlsafe(16)
     if error.location in ("path", "query"):
         what = "the link"
     else:

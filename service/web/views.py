@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import secrets
 from collections.abc import Sequence
 from datetime import UTC, datetime, time
 from typing import Any
@@ -22,7 +21,7 @@ from flask_limiter.errors import RateLimitExceeded
 from sqlalchemy import func, select
 from werkzeug.wrappers import Response as BaseResponse
 
-from service import config, limits
+from service import config, csp, limits
 from service.db import utcnow
 from service.errors import NotFound
 from service.extensions import db
@@ -53,17 +52,12 @@ def _utc_filter(iso: str | None) -> str:
     return pages.utc_text(parse_time(iso)) or "—"
 
 
-@blp.before_request
-def _nonce() -> None:
-    g.csp_nonce = secrets.token_urlsafe(16)
-
-
 @blp.after_app_request
 def _headers(resp: Response) -> Response:
     """Security headers on every /ui answer, errors and unknown pages included."""
     if not request.path.startswith("/ui"):
         return resp
-    nonce = g.get("csp_nonce", "")
+    nonce = csp.nonce()
     resp.headers["Content-Security-Policy"] = (
         f"default-src 'none'; style-src 'nonce-{nonce}'; script-src 'nonce-{nonce}'; "
         "img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
@@ -319,3 +313,9 @@ def incident_export(number: int, fmt: str) -> Any:
     resp.mimetype = mimetype
     resp.headers["Content-Disposition"] = f'attachment; filename="{name}"'
     return resp
+
+
+@blp.route("/<path:rest>", methods=["GET"])
+def no_such_page(rest: str) -> Any:
+    """Any other address under /ui: a page saying so (a browser shows HTML, not JSON)."""
+    return _error(404, "No such page", f"There is no page at /ui/{rest[:200]}.")
